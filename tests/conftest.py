@@ -1,0 +1,116 @@
+"""Shared fixtures: real PostgreSQL and MariaDB databases, and moto's S3 server over HTTP.
+
+Tests that need a server skip with a clear reason when it is missing, except under ``CI=true``,
+where a missing server is a failure: CI must exercise the realistic path.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+PG_ADMIN_URL = os.environ.get("SIS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
+MARIADB_ADMIN_URL = os.environ.get("SIS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _server_missing(what: str, err: Exception) -> None:
+    message = f"{what} is not reachable ({type(err).__name__}: {str(err).splitlines()[0][:160]})"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}: the realistic path must run in CI", pytrace=False)
+    pytest.skip(message)
+
+
+def _fresh_database(admin_url: str, what: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"sis_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as err:  # noqa: BLE001 - any failure to reach the server means "missing"
+        _server_missing(what, err)
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            if admin.dialect.name == "postgresql":
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    yield from _fresh_database(PG_ADMIN_URL, "PostgreSQL on 127.0.0.1:5432")
+
+
+@pytest.fixture
+def pg_url_factory():
+    """Make several fresh PostgreSQL databases (e.g. SIM, CIM and a target), all dropped afterwards."""
+    generators = []
+
+    def make() -> str:
+        generator = _fresh_database(PG_ADMIN_URL, "PostgreSQL on 127.0.0.1:5432")
+        generators.append(generator)
+        return next(generator)
+
+    yield make
+    for generator in generators:
+        next(generator, None)
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """A fresh, empty MariaDB database, dropped afterwards."""
+    yield from _fresh_database(MARIADB_ADMIN_URL, "MariaDB on 127.0.0.1:3306")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 over HTTP (never in-process patching); yields the endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the moto server; boto3 in this process is pointed at it by environment."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    name = f"sis-test-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def work_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Point the project's default work folder at a temporary one."""
+    monkeypatch.setenv("SIS_MIGRATE_WORK", str(tmp_path / "work"))
+    return tmp_path / "work"
