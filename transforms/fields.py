@@ -97,12 +97,15 @@ def _to_datetime(name: str, series: pd.Series) -> pd.Series:
     return parsed.astype(DATETIME)
 
 
-def _typed_dates(series: pd.Series, date_format: str) -> FieldResult:
-    """Dates as typed by people: blank is NULL (not counted); a non-date is cleared and counted."""
+def _typed_dates(series: pd.Series, shape: str, date_format: str) -> FieldResult:
+    """Dates as typed by people: blank is NULL (not counted); a non-date is cleared and counted.
+
+    ``shape`` is checked first because strptime is lenient ('2019013' would read as 2019-01-03).
+    """
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return FieldResult(series.astype(DATETIME))
     text = _stripped(series)
-    parsed = pd.to_datetime(text, errors="coerce", format=date_format).astype(DATETIME)
+    parsed = pd.to_datetime(text.where(_fullmatch(text, shape)), errors="coerce", format=date_format).astype(DATETIME)
     cleared = (text.notna() & parsed.isna()).astype(bool)
     return FieldResult(parsed, cleared, INVALID_DATE_CLEARED)
 
@@ -172,12 +175,12 @@ def date(series: pd.Series) -> FieldResult:
 
 def yyyymmdd(series: pd.Series) -> FieldResult:
     """Verify export dates ('20190131'); '' is NULL; a non-date is cleared and counted."""
-    return _typed_dates(series, "%Y%m%d")
+    return _typed_dates(series, r"\d{8}", "%Y%m%d")
 
 
 def mmddyyyy(series: pd.Series) -> FieldResult:
     """Gradebook DueDate as typed ('02/28/2019'); blank is NULL; '02/30/2019' is cleared and counted."""
-    return _typed_dates(series, "%m/%d/%Y")
+    return _typed_dates(series, r"\d{1,2}/\d{1,2}/\d{4}", "%m/%d/%Y")
 
 
 def timestamp(series: pd.Series) -> FieldResult:
