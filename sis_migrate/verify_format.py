@@ -1,0 +1,259 @@
+"""Verify's nightly export files: write them (synthetic district) and read them (extract).
+
+The format, as Verify's export writes it: one file per table per export day named
+``<table>_<YYYYMMDD>.txt``; pipe-delimited with a header row; ISO-8859-1 (Latin-1); CRLF line ends;
+dates as ``YYYYMMDD``; an empty field for NULL; a field holding a pipe, a double quote or a line
+break is enclosed in double quotes with inner double quotes doubled. A newer export day supersedes
+an older one for the same table.
+
+Files live in a folder or under ``s3://bucket/prefix`` (boto3; endpoint from ``AWS_ENDPOINT_URL``).
+Messages name tables, columns, files and line numbers, never a field's value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from sis_migrate import legacy
+from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
+from sis_migrate.legacy import VERIFY_DELIMITER, VERIFY_ENCODING, VERIFY_FILE_PATTERN, VERIFY_LINE_END, System
+from sis_migrate.locations import is_s3, split_s3
+
+_DIALECT = {
+    "delimiter": VERIFY_DELIMITER,
+    "quotechar": '"',
+    "doublequote": True,
+    "lineterminator": VERIFY_LINE_END,
+}
+_HEADER_PROBE_BYTES = 64 * 1024
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+def write_verify_file(frame: pd.DataFrame, table: legacy.Table, include_header: bool = True) -> bytes:
+    """The bytes of a Verify export holding ``frame`` (columns exactly the table's, in order).
+
+    ``include_header=False`` gives the rows alone, to append a later chunk to the same file.
+    Datetime columns are written ``YYYYMMDD``; every other value as its text.
+    """
+    if tuple(frame.columns) != table.column_names:
+        raise ConfigurationError(
+            f"verify.{table.name}: frame columns {list(frame.columns)} are not the table's {list(table.column_names)}")
+    columns = [_text_values(frame[name]) for name in table.column_names]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, **_DIALECT)
+    if include_header:
+        writer.writerow(table.column_names)
+    writer.writerows(zip(*columns, strict=True))
+    try:
+        return buffer.getvalue().encode(VERIFY_ENCODING)
+    except UnicodeEncodeError as err:
+        column, position = _first_unencodable(table, columns)
+        raise RowDataError(System.VERIFY.value, table.name, column, f"frame row {position}",
+                           "holds a character outside ISO-8859-1 (Latin-1), which Verify files cannot carry") from err
+
+
+def _text_values(series: pd.Series) -> list[str | None]:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        text = series.dt.strftime("%Y%m%d")
+    else:
+        text = series.astype(object)
+    return [None if value is None or value is pd.NA or value != value else str(value) for value in text]
+
+
+def _first_unencodable(table: legacy.Table, columns: list[list[str | None]]) -> tuple[str, int]:
+    for name, values in zip(table.column_names, columns, strict=True):
+        for position, value in enumerate(values):
+            if value is not None:
+                try:
+                    value.encode(VERIFY_ENCODING)
+                except UnicodeEncodeError:
+                    return name, position
+    raise AssertionError("an encoding error without an unencodable value")  # unreachable by construction
+
+
+def export_file_name(table_name: str, day: date) -> str:
+    return f"{table_name}_{day:%Y%m%d}.txt"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def check_header(header: Sequence[str], table: legacy.Table, source: str = "") -> None:
+    """Fail unless ``header`` is exactly the data dictionary's columns of ``table``, in order."""
+    expected = list(table.column_names)
+    if list(header) == expected:
+        return
+    where = f" ({source})" if source else ""
+    unexpected = [name for name in header if name not in expected]
+    missing = [name for name in expected if name not in header]
+    if unexpected or missing:
+        detail = f"unexpected columns {unexpected}, missing columns {missing}"
+    else:
+        detail = f"the columns are in another order: {list(header)}"
+    raise ConfigurationError(
+        f"verify.{table.name}{where}: the header row does not match the data dictionary: {detail}")
+
+
+def read_verify_file(data: bytes, table: legacy.Table, columns: Sequence[str] | None = None,
+                     source: str = "") -> pd.DataFrame:
+    """Parse one Verify export: every column as text, an empty field as None.
+
+    Decodes only as ISO-8859-1 (never guesses UTF-8). ``columns`` keeps only those columns: the
+    others are dropped as each line is parsed and never reach the frame.
+    """
+    text = data.decode(VERIFY_ENCODING)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, **_DIALECT)
+    where = f" ({source})" if source else ""
+    header = _next_row(reader, table, where)
+    if header is None:
+        raise ConfigurationError(f"verify.{table.name}{where}: the file is empty (no header row)")
+    check_header(header, table, source)
+    wanted = list(columns) if columns is not None else list(table.column_names)
+    unknown = [name for name in wanted if name not in table.column_names]
+    if unknown:
+        raise ConfigurationError(f"verify.{table.name}: asked for columns the table does not have: {unknown}")
+    positions = [table.column_names.index(name) for name in wanted]
+    width = len(table.columns)
+    values: list[list[str | None]] = [[] for _ in wanted]
+    if positions:
+        pick = operator.itemgetter(*positions) if len(positions) > 1 else (lambda row: (row[positions[0]],))
+        appenders = [out.append for out in values]
+        while (row := _next_row(reader, table, where)) is not None:
+            if len(row) != width:
+                raise RowDataError(System.VERIFY.value, table.name, "*", f"line {reader.line_num}{where}",
+                                   f"{len(row)} fields where the header has {width}")
+            for append, value in zip(appenders, pick(row), strict=True):
+                append(value or None)
+    return pd.DataFrame({name: pd.Series(out, dtype=object) for name, out in zip(wanted, values, strict=True)},
+                        columns=wanted)
+
+
+def _next_row(reader, table: legacy.Table, where: str) -> list[str] | None:
+    try:
+        return next(reader, None)
+    except csv.Error as err:
+        raise RowDataError(System.VERIFY.value, table.name, "*", f"line {reader.line_num}{where}",
+                           f"malformed quoting ({err})") from err
+
+
+# --- locations -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One export file: ``location`` is the folder or ``s3://bucket/prefix`` it was listed under."""
+
+    location: str
+    table: str
+    day: date
+    name: str
+
+    @property
+    def uri(self) -> str:
+        if is_s3(self.location):
+            bucket, prefix = split_s3(self.location)
+            return f"s3://{bucket}/{_s3_key(prefix, self.name)}"
+        return str(Path(self.location) / self.name)
+
+
+def s3_client():
+    """A boto3 S3 client that gives up quickly on an unreachable endpoint (a missing server is not slow)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2}))
+
+
+def s3_source_error(err: Exception, location: str) -> SourceError:
+    """One clear line for a failed S3 call (never the botocore traceback)."""
+    response = getattr(err, "response", None) or {}
+    reason = response.get("Error", {}).get("Code") or type(err).__name__
+    return SourceError(f"S3 location {location} could not be reached or read: {reason}")
+
+
+def _s3_key(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+def list_names(location: str) -> list[str]:
+    """Names of the files directly in a folder or under an S3 prefix (no sub-folders)."""
+    if is_s3(location):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, prefix = split_s3(location)
+        start = f"{prefix}/" if prefix else ""
+        names = []
+        try:
+            pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start, Delimiter="/")
+            for page in pages:
+                names.extend(item["Key"][len(start):] for item in page.get("Contents", []))
+        except (BotoCoreError, ClientError) as err:
+            raise s3_source_error(err, location) from err
+        return names
+    folder = Path(location)
+    if not folder.is_dir():
+        raise SourceError(f"Verify export folder {location} does not exist or is not a folder")
+    return [path.name for path in folder.iterdir() if path.is_file()]
+
+
+def list_exports(location: str) -> dict[str, list[ExportFile]]:
+    """Every export file at ``location`` by table, oldest day first (newest last)."""
+    exports: dict[str, list[ExportFile]] = {}
+    for name in list_names(location):
+        match = VERIFY_FILE_PATTERN.match(name)
+        if not match:
+            continue
+        try:
+            day = datetime.strptime(match["day"], "%Y%m%d").date()
+        except ValueError:
+            continue  # eight digits that are no calendar day: not an export Verify wrote
+        exports.setdefault(match["table"], []).append(ExportFile(location, match["table"], day, name))
+    return {table: sorted(files, key=lambda f: f.day) for table, files in sorted(exports.items())}
+
+
+def newest_exports(location: str) -> dict[str, ExportFile]:
+    """The export that counts for each table: the newest day supersedes older ones."""
+    return {table: files[-1] for table, files in list_exports(location).items()}
+
+
+def read_export(export: ExportFile) -> bytes:
+    if is_s3(export.location):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, prefix = split_s3(export.location)
+        try:
+            return s3_client().get_object(Bucket=bucket, Key=_s3_key(prefix, export.name))["Body"].read()
+        except (BotoCoreError, ClientError) as err:
+            raise s3_source_error(err, export.uri) from err
+    try:
+        return Path(export.uri).read_bytes()
+    except OSError as err:
+        raise SourceError(f"Verify export {export.uri} could not be read: {err.strerror}") from err
+
+
+def read_header(export: ExportFile) -> list[str]:
+    """The column names of an export from its first line only (a ranged GET on S3)."""
+    if is_s3(export.location):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, prefix = split_s3(export.location)
+        try:
+            head = s3_client().get_object(Bucket=bucket, Key=_s3_key(prefix, export.name),
+                                          Range=f"bytes=0-{_HEADER_PROBE_BYTES - 1}")["Body"].read()
+        except (BotoCoreError, ClientError) as err:
+            raise s3_source_error(err, export.uri) from err
+    else:
+        try:
+            with open(export.uri, "rb") as handle:
+                head = handle.read(_HEADER_PROBE_BYTES)
+        except OSError as err:
+            raise SourceError(f"Verify export {export.uri} could not be read: {err.strerror}") from err
+    first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    return first_line.decode(VERIFY_ENCODING).split(VERIFY_DELIMITER) if first_line else []

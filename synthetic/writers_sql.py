@@ -1,0 +1,227 @@
+"""Write legacy tables into a relational location: SQLite, PostgreSQL or MariaDB by SQLAlchemy URL.
+
+Each dialect takes its bulk path, chunk by chunk (memory stays flat):
+
+- PostgreSQL: ``COPY ... FROM STDIN (FORMAT csv)`` through psycopg 3's raw connection.
+- MariaDB: ``LOAD DATA LOCAL INFILE`` of a per-chunk temporary CSV file. Measured against PyMySQL's
+  multi-row ``executemany`` on the same chunks, it is several times faster (see bench/synth.py).
+- SQLite: ``executemany`` in one transaction per chunk, with journaling and syncing off: the file
+  is written fresh by a generator, so a crash means regenerate, never recover.
+
+PostgreSQL and MariaDB read the same CSV text, built column-wise in Arrow (no Python loop per
+value): text is always quoted (inner quotes doubled), NULL is the bare word ``NULL``, so an empty
+string and NULL stay distinct; dates are ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS``,
+booleans ``1``/``0``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from sis_migrate import legacy
+from sis_migrate.errors import ConfigurationError, SourceError
+from sis_migrate.legacy import System
+from sis_migrate.locations import redact_url
+from synthetic.ddl import system_metadata
+
+_TEXT_TYPES = ("CHAR", "VARCHAR")
+_DATE_FORMATS = {"DATE": "%Y-%m-%d", "TIMESTAMP": "%Y-%m-%d %H:%M:%S", "DATETIME": "%Y-%m-%d %H:%M:%S"}
+_NULL_TOKEN = "NULL"
+
+
+def typed_arrays(frame: pd.DataFrame, table: legacy.Table) -> list[pa.Array]:
+    """One Arrow array per column, in catalog order, as the SQL load wants it.
+
+    Text stays text; dates and timestamps become their ISO text; booleans become 1/0; numbers stay
+    numbers. Missing values are Arrow nulls.
+    """
+    if tuple(frame.columns) != table.column_names:
+        raise ConfigurationError(
+            f"{table.system}.{table.name}: frame columns {list(frame.columns)} are not the table's "
+            f"{list(table.column_names)}")
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrays = []
+    for column, chunked in zip(table.columns, arrow.columns, strict=True):
+        array = chunked.combine_chunks()
+        if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+            fmt = _DATE_FORMATS.get(column.base_type, "%Y-%m-%d %H:%M:%S")
+            array = pc.strftime(array, format=fmt)
+        elif pa.types.is_boolean(array.type):
+            array = pc.cast(array, pa.int8())
+        elif pa.types.is_null(array.type):  # an all-NULL column of an object frame
+            array = pa.nulls(len(array), pa.string())
+        arrays.append(array)
+    return arrays
+
+
+def csv_bytes(arrays: list[pa.Array]) -> bytes:
+    """The rows as UTF-8 CSV lines for COPY and LOAD DATA (no header; see the module docstring)."""
+    if not arrays or len(arrays[0]) == 0:
+        return b""
+    tokens = []
+    for array in arrays:
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            doubled = pc.replace_substring(array, pattern='"', replacement='""')
+            token = pc.binary_join_element_wise('"', doubled, '"', "")
+        else:
+            token = pc.cast(array, pa.string())
+        tokens.append(pc.fill_null(token, _NULL_TOKEN))
+    lines = pc.binary_join_element_wise(*tokens, ",")
+    one_list = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
+    return pc.binary_join(one_list, "\n")[0].as_py().encode("utf-8") + b"\n"
+
+
+class SqlTarget:
+    """One relational legacy system at one SQLAlchemy URL."""
+
+    def __init__(self, system: System, url: str):
+        self.system = system
+        self.url = url
+        self.metadata = system_metadata(system)
+        self.engine = self._make_engine()
+        self._raw = None
+        self._insert_sql: dict[str, str] = {}
+
+    @property
+    def where(self) -> str:
+        return f"{self.system.value} location {redact_url(self.url)}"
+
+    def _make_engine(self) -> sa.Engine:
+        parsed = sa.engine.make_url(self.url)
+        backend = parsed.get_backend_name()
+        connect_args: dict = {}
+        if backend == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        elif backend == "postgresql":
+            connect_args = {"connect_timeout": 5}
+        elif backend in ("mysql", "mariadb"):
+            connect_args = {"connect_timeout": 5, "local_infile": True}
+        else:
+            raise ConfigurationError(f"{self.where}: unsupported database {backend!r} "
+                                     "(use sqlite:///, postgresql+psycopg:// or mysql+pymysql://)")
+        engine = sa.create_engine(self.url, connect_args=connect_args)
+        if backend == "sqlite":
+            sa.event.listen(engine, "connect", _fresh_file_pragmas)
+        return engine
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def existing_tables(self) -> list[str]:
+        """The legacy tables of this system already present (a non-empty target)."""
+        try:
+            with self.engine.connect() as conn:
+                present = set(sa.inspect(conn).get_table_names())
+        except sa.exc.DBAPIError as err:
+            raise SourceError(f"{self.where} could not be reached: {_first_line(err)}") from err
+        return [name for name in self.metadata.tables if name in present]
+
+    def clear(self, names: list[str]) -> None:
+        """Drop the given legacy tables; a SQLite file left with no table at all is removed."""
+        with self.engine.begin() as conn:
+            self.metadata.drop_all(conn, tables=[self.metadata.tables[name] for name in names])
+            left = sa.inspect(conn).get_table_names()
+        if self.backend == "sqlite" and not left and self.engine.url.database:
+            self.engine.dispose()
+            Path(self.engine.url.database).unlink(missing_ok=True)
+
+    def create(self) -> None:
+        with self.engine.begin() as conn:
+            self.metadata.create_all(conn)
+
+    def write(self, table: legacy.Table, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        arrays = typed_arrays(frame, table)
+        if self.backend == "postgresql":
+            self._copy_postgres(table, arrays)
+        elif self.backend in ("mysql", "mariadb"):
+            self._load_data_mariadb(table, arrays)
+        else:
+            self._executemany(table, arrays)
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+        self.engine.dispose()
+
+    # --- bulk paths ------------------------------------------------------------------------------
+
+    def _raw_connection(self):
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()
+        return self._raw
+
+    def _quoted(self, table: legacy.Table) -> tuple[str, list[str]]:
+        preparer = self.engine.dialect.identifier_preparer
+        return (preparer.format_table(self.metadata.tables[table.name]),
+                [preparer.quote(name) for name in table.column_names])
+
+    def _copy_postgres(self, table: legacy.Table, arrays: list[pa.Array]) -> None:
+        name, columns = self._quoted(table)
+        raw = self._raw_connection()
+        with raw.cursor() as cursor:
+            statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '{_NULL_TOKEN}')"
+            with cursor.copy(statement) as copy:
+                copy.write(csv_bytes(arrays))
+        raw.commit()
+
+    def _load_data_mariadb(self, table: legacy.Table, arrays: list[pa.Array]) -> None:
+        name, columns = self._quoted(table)
+        # BIT(1) cannot take the text '1' from a file (it would store the byte 0x31): read a variable.
+        targets, assignments = [], []
+        for position, (column, quoted) in enumerate(zip(table.columns, columns, strict=True)):
+            if column.base_type == "BIT":
+                targets.append(f"@bit{position}")
+                assignments.append(f"{quoted} = CAST(@bit{position} AS UNSIGNED)")
+            else:
+                targets.append(quoted)
+        set_clause = f" SET {', '.join(assignments)}" if assignments else ""
+        statement = (f"LOAD DATA LOCAL INFILE %s INTO TABLE {name} CHARACTER SET utf8mb4 "
+                     "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+                     f"LINES TERMINATED BY '\\n' ({', '.join(targets)}){set_clause}")
+        handle, path = tempfile.mkstemp(prefix=f"synth-{table.name}-", suffix=".csv")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(csv_bytes(arrays))
+            raw = self._raw_connection()
+            with raw.cursor() as cursor:
+                cursor.execute(statement, (path,))
+            raw.commit()
+        finally:
+            os.unlink(path)
+
+    def _executemany(self, table: legacy.Table, arrays: list[pa.Array]) -> None:
+        if table.name not in self._insert_sql:
+            insert = sa.insert(self.metadata.tables[table.name])
+            self._insert_sql[table.name] = str(insert.compile(dialect=self.engine.dialect))
+        raw = self._raw_connection()
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(self._insert_sql[table.name], zip(*(array.to_pylist() for array in arrays), strict=True))
+        finally:
+            cursor.close()
+        raw.commit()
+
+
+def _fresh_file_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=OFF")
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def _first_line(err: sa.exc.DBAPIError) -> str:
+    text = str(err.orig) if err.orig is not None else str(err)
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
