@@ -35,9 +35,10 @@ class AccountingError(MigrationError):
 
     def __init__(self, table: str, rows_in: int, kept: int, merged: int, quarantined: int):
         self.table, self.difference = table, rows_in - (kept + merged + quarantined)
+        what = f"{self.difference} row(s) lost" if self.difference > 0 else f"{-self.difference} row(s) invented"
         super().__init__(
             f"{table}: {rows_in} rows in, but kept {kept} + merged {merged} + quarantined {quarantined} "
-            f"= {kept + merged + quarantined} (difference {self.difference:+d})")
+            f"= {kept + merged + quarantined}: {what}")
 
 
 def _checked(code: str, disposition: Disposition) -> str:

@@ -1,0 +1,51 @@
+import pandas as pd
+import pytest
+
+from sis_migrate.errors import ConfigurationError
+from transforms.accounting import REASON, REASON_COLUMN
+from transforms.crosswalk import Crosswalk, apply_crosswalk
+
+ACTIONS = Crosswalk.from_frame(pd.DataFrame({
+    "legacy_code": ["WARN", "DET", "ISS", "OSS", "EXP"],
+    "code_value": ["Warning", "Detention", "In-School Suspension", "Out-of-School Suspension", "Expulsion"],
+}))
+
+
+def test_known_codes_map_unknown_codes_are_quarantined(accounted):
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "ACTION_CD": ["WARN", "SUSP", "OSS ", "det"]})
+    outcome = accounted(frame, apply_crosswalk(frame, "ACTION_CD", ACTIONS, "action"))
+    assert outcome.kept["action"].tolist() == ["Warning", "Out-of-School Suspension"]
+    assert outcome.quarantined["id"].tolist() == [2, 4]
+    assert set(outcome.quarantined[REASON]) == {"unmapped_code"}
+    assert set(outcome.quarantined[REASON_COLUMN]) == {"ACTION_CD"}
+    assert "action" not in outcome.quarantined.columns, "an unknown code is never passed through"
+
+
+def test_case_insensitive_lookup(accounted):
+    frame = pd.DataFrame({"ACTION_CD": ["det", "Exp"]})
+    outcome = accounted(frame, apply_crosswalk(frame, "ACTION_CD", ACTIONS, "action", case_insensitive=True))
+    assert outcome.kept["action"].tolist() == ["Detention", "Expulsion"]
+
+
+def test_blank_is_null_or_a_code(accounted):
+    frame = pd.DataFrame({"ACTION_CD": ["", None, "  ", "WARN"]})
+    as_null = accounted(frame, apply_crosswalk(frame, "ACTION_CD", ACTIONS, "action"))
+    assert len(as_null.kept) == 4 and as_null.kept["action"].isna().sum() == 3
+    as_code = accounted(frame, apply_crosswalk(frame, "ACTION_CD", ACTIONS, "action", blank_is_null=False))
+    assert len(as_code.quarantined) == 3
+
+
+def test_namespaces_and_conflicts():
+    table = pd.DataFrame({"namespace": ["mark", "mark", "action"], "legacy_code": ["P", "A", "P"],
+                          "code_value": ["Present", "Absent", "Probation"]})
+    assert Crosswalk.from_frame(table, "mark").lookup(pd.Series(["P"])).tolist() == ["Present"]
+    assert Crosswalk.from_frame(table, "action").lookup(pd.Series(["P"])).tolist() == ["Probation"]
+    with pytest.raises(ConfigurationError):
+        Crosswalk.from_frame(table)
+    with pytest.raises(ConfigurationError):
+        Crosswalk.from_frame(table.drop(columns="code_value"))
+
+
+def test_repeated_identical_rows_are_fine():
+    table = pd.DataFrame({"legacy_code": ["P", "P"], "code_value": ["Present", "Present"]})
+    assert Crosswalk.from_frame(table).lookup(pd.Series(["P", "Q"])).isna().tolist() == [False, True]
