@@ -14,7 +14,9 @@ import sys
 from sis_migrate.errors import ConfigurationError, MigrationError, SourceError
 
 # name -> one-line help; each lives in sis_migrate.commands.<name with _ for ->
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "synth": "Generate a synthetic legacy district (all four systems) with a ground-truth manifest.",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
