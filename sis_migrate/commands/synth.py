@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--students", type=int, default=None,
                         help="number of students, overriding the preset's (default: the preset's)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help=f"random seed; the same seed and size give byte-identical output (default: {DEFAULT_SEED})")
+                        help="random seed; the same seed and size give byte-identical output "
+                             f"(default: {DEFAULT_SEED})")
     parser.add_argument("--sim", metavar="URL", default=None,
                         help="SQLAlchemy URL for SIM (default: <legacy-dir>/sim.sqlite)")
     parser.add_argument("--gradebook", metavar="URL", default=None,
@@ -44,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true",
                         help="drop the legacy tables and delete the export files already at the locations "
                         "(default: stop if any is there)")
-    parser.add_argument("--quiet", action="store_true", help="no per-table progress lines, only the summary (default: progress on stderr)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-table progress lines, only the summary (default: progress on stderr)")
 
 
 def run(args: argparse.Namespace) -> int:
