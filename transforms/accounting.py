@@ -98,19 +98,20 @@ def _merged_frame(rows: pd.DataFrame, survivor_keys: ExtensionArray, code: str |
     return rows.assign(**{REASON: _constant(rows, code), SURVIVOR_KEY: survivor_keys})
 
 
-def _positional(mask: pd.Series | np.ndarray) -> np.ndarray:
+def positional_mask(mask: pd.Series | np.ndarray | list) -> np.ndarray:
+    """A boolean numpy mask, one entry per row in order; NA counts as false."""
     if isinstance(mask, pd.Series):
         mask = mask.fillna(False)
     return np.asarray(mask, dtype=bool)
 
 
-def split(frame: pd.DataFrame, mask: pd.Series | np.ndarray, code: str, column: str | None = None) -> Outcome:
+def split(frame: pd.DataFrame, mask: pd.Series | np.ndarray | list, code: str, column: str | None = None) -> Outcome:
     """Quarantine the rows where ``mask`` is true under ``code`` (a quarantine reason); keep the rest.
 
     ``mask`` is positional (one entry per row of ``frame``, in order; NA counts as false), so
     frames with repeated index labels split correctly.
     """
-    bad = _positional(mask)
+    bad = positional_mask(mask)
     outcome = Outcome.clean(frame[~bad])
     return Outcome(outcome.kept, _quarantine_frame(frame[bad], _checked(code, Disposition.QUARANTINE), column),
                    outcome.merged)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from transforms.accounting import Outcome, merge
+from transforms.accounting import Outcome, merge, positional_mask
 from transforms.fields import date, phone
 from transforms.names import match_name
 
@@ -32,8 +32,10 @@ def resolve_duplicates(frame: pd.DataFrame, key: str, match_columns: Sequence[st
     match.columns = [f"m{position}" for position in range(match.shape[1])]
     eligible = match.notna().all(axis=1).to_numpy(dtype=bool)
     if exclude_mask is not None:
-        eligible &= ~np.asarray(pd.Series(exclude_mask).fillna(False), dtype=bool)
+        eligible = eligible & ~positional_mask(exclude_mask)
     keys = frame[key].reset_index(drop=True)
+    if pd.api.types.is_integer_dtype(keys.dtype):
+        keys = keys.astype("Int64")  # survivor keys need NA for rows that survive themselves
     candidates = match[eligible].assign(_key=keys[eligible])
     lowest = candidates.groupby(list(match.columns), sort=False)["_key"].transform("min")
     survivor = pd.Series(pd.NA, index=keys.index, dtype=keys.dtype)

@@ -1,0 +1,131 @@
+import pandas as pd
+import pytest
+
+from transforms.accounting import REASON
+from transforms.crosswalk import Crosswalk
+from transforms.enrollment import check_enrollments, overlapping_primary
+from transforms.grades import DESCRIPTOR_CODE_VALUES, LEGACY_GRADE_NUMBERS
+
+GRADES = Crosswalk.from_frame(pd.DataFrame({
+    "legacy_code": list(LEGACY_GRADE_NUMBERS),
+    "code_value": [DESCRIPTOR_CODE_VALUES[number] for number in LEGACY_GRADE_NUMBERS.values()],
+}))
+
+
+def enrollments(rows):
+    """rows: (enroll_id, student, grade, entry, exit, primary)."""
+    frame = pd.DataFrame(rows, columns=["enroll_id", "student_unique_id", "entry_grade_level", "entry_date",
+                                        "exit_withdraw_date", "primary_school"])
+    return frame.astype({"enroll_id": "Int64", "student_unique_id": "Int64", "primary_school": "boolean",
+                         "entry_date": "datetime64[s]", "exit_withdraw_date": "datetime64[s]"})
+
+
+def quarantined(outcome, reason):
+    return sorted(outcome.quarantined.loc[outcome.quarantined[REASON] == reason, "enroll_id"])
+
+
+@pytest.mark.parametrize("code", ["PK", "K", "KG", "01", "09", "12", "1", "9", "k"])
+def test_valid_grade_levels(code, accounted):
+    frame = enrollments([(1, 7, code, "2018-09-04", None, True)])
+    assert len(accounted(frame, check_enrollments(frame, GRADES)).kept) == 1
+
+
+@pytest.mark.parametrize("code", ["13", "", None, "00", "1O"])
+def test_invalid_grade_levels(code, accounted):
+    frame = enrollments([(1, 7, code, "2018-09-04", None, True)])
+    outcome = accounted(frame, check_enrollments(frame, GRADES))
+    assert quarantined(outcome, "invalid_grade_level") == [1]
+
+
+def test_grade_code_is_mapped_into_target(accounted):
+    frame = enrollments([(1, 7, "09", "2018-09-04", None, True)])
+    outcome = accounted(frame, check_enrollments(frame, GRADES, grade_target="grade_descriptor"))
+    assert outcome.kept["grade_descriptor"].tolist() == ["Ninth grade"]
+    assert outcome.kept["entry_grade_level"].tolist() == ["09"]
+
+
+def test_leave_before_entry_but_same_day_and_open_are_fine(accounted):
+    frame = enrollments([
+        (1, 7, "09", "2018-09-04", "2018-09-03", False),
+        (2, 8, "09", "2018-09-04", "2018-09-04", False),
+        (3, 9, "09", "2018-09-04", None, False),
+    ])
+    outcome = accounted(frame, check_enrollments(frame, GRADES))
+    assert quarantined(outcome, "leave_before_entry") == [1]
+    assert len(outcome.kept) == 2
+
+
+def test_rules_run_in_order_first_match_wins(accounted):
+    frame = enrollments([(1, 7, "13", "2018-09-04", "2018-09-01", True)])
+    assert accounted(frame, check_enrollments(frame, GRADES)).reason_counts() == {"invalid_grade_level": 1}
+
+
+def test_touching_ranges_overlap_and_the_next_day_does_not(accounted):
+    frame = enrollments([
+        (1, 7, "09", "2018-09-04", "2018-12-01", True),
+        (2, 7, "09", "2018-12-01", None, True),
+        (3, 8, "09", "2018-09-04", "2018-12-01", True),
+        (4, 8, "09", "2018-12-02", None, True),
+    ])
+    outcome = accounted(frame, overlapping_primary(frame))
+    assert quarantined(outcome, "overlapping_primary_enrollment") == [2]
+
+
+def test_open_enrollment_overlaps_everything_after_it(accounted):
+    frame = enrollments([(1, 7, "09", "2018-09-04", None, True), (2, 7, "09", "2019-03-01", "2019-03-02", True)])
+    assert quarantined(accounted(frame, overlapping_primary(frame)), "overlapping_primary_enrollment") == [2]
+
+
+def test_same_entry_date_higher_enroll_id_is_quarantined(accounted):
+    frame = enrollments([(9, 7, "09", "2018-09-04", None, True), (5, 7, "09", "2018-09-04", "2018-10-01", True)])
+    assert quarantined(accounted(frame, overlapping_primary(frame)), "overlapping_primary_enrollment") == [9]
+
+
+def test_non_primary_rows_and_other_students_never_overlap(accounted):
+    frame = enrollments([
+        (1, 7, "09", "2018-09-04", None, True),
+        (2, 7, "09", "2018-09-04", None, False),
+        (3, 8, "09", "2018-09-04", None, True),
+    ])
+    assert accounted(frame, overlapping_primary(frame)).quarantined.empty
+
+
+def test_overlap_with_any_earlier_kept_row_uses_the_running_max(accounted):
+    frame = enrollments([
+        (1, 7, "09", "2018-09-01", "2019-06-01", True),  # long
+        (2, 7, "09", "2018-10-01", "2018-10-31", True),  # inside 1
+        (3, 7, "09", "2019-01-10", "2019-02-01", True),  # after 2, still inside 1
+        (4, 7, "09", "2019-06-02", None, True),          # after 1
+    ])
+    assert quarantined(accounted(frame, overlapping_primary(frame)), "overlapping_primary_enrollment") == [2, 3]
+
+
+def test_a_quarantined_row_does_not_hide_the_next_one(accounted):
+    frame = enrollments([
+        (1, 7, "09", "2018-09-01", "2018-12-01", True),
+        (2, 7, "09", "2018-10-01", "2019-01-10", True),  # overlaps 1: quarantined
+        (3, 7, "09", "2019-01-10", None, True),          # overlaps only 2, which is not kept
+    ])
+    assert quarantined(accounted(frame, overlapping_primary(frame)), "overlapping_primary_enrollment") == [2]
+
+
+def test_rows_already_quarantined_do_not_count_as_overlaps(accounted):
+    frame = enrollments([
+        (1, 7, "13", "2018-09-01", None, True),
+        (2, 7, "09", "2018-09-04", "2018-09-01", True),
+        (3, 7, "09", "2018-10-01", None, True),
+    ])
+    outcome = accounted(frame, check_enrollments(frame, GRADES))
+    assert outcome.reason_counts() == {"invalid_grade_level": 1, "leave_before_entry": 1}
+    assert outcome.kept["enroll_id"].tolist() == [3]
+
+
+def test_order_of_input_rows_does_not_matter(accounted):
+    frame = enrollments([
+        (4, 7, "09", "2019-06-02", None, True),
+        (2, 7, "09", "2018-10-01", "2018-10-31", True),
+        (1, 7, "09", "2018-09-01", "2019-06-01", True),
+    ]).set_axis([30, 10, 20])
+    outcome = accounted(frame, overlapping_primary(frame))
+    assert quarantined(outcome, "overlapping_primary_enrollment") == [2]
+    assert outcome.quarantined.index.tolist() == [10]
