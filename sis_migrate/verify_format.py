@@ -33,7 +33,8 @@ _DIALECT = {
     "doublequote": True,
     "lineterminator": VERIFY_LINE_END,
 }
-_HEADER_PROBE_BYTES = 64 * 1024
+HEADER_PROBE_BYTES = 64 * 1024  # read_header fetches this much; a header line is far shorter
+S3_PAGE_SIZE = 1000
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -191,7 +192,8 @@ def list_names(location: str) -> list[str]:
         start = f"{prefix}/" if prefix else ""
         names = []
         try:
-            pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start, Delimiter="/")
+            pages = s3_client().get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=start, Delimiter="/", PaginationConfig={"PageSize": S3_PAGE_SIZE})
             for page in pages:
                 names.extend(item["Key"][len(start):] for item in page.get("Contents", []))
         except (BotoCoreError, ClientError) as err:
@@ -246,13 +248,13 @@ def read_header(export: ExportFile) -> list[str]:
         bucket, prefix = split_s3(export.location)
         try:
             head = s3_client().get_object(Bucket=bucket, Key=_s3_key(prefix, export.name),
-                                          Range=f"bytes=0-{_HEADER_PROBE_BYTES - 1}")["Body"].read()
+                                          Range=f"bytes=0-{HEADER_PROBE_BYTES - 1}")["Body"].read()
         except (BotoCoreError, ClientError) as err:
             raise s3_source_error(err, export.uri) from err
     else:
         try:
             with open(export.uri, "rb") as handle:
-                head = handle.read(_HEADER_PROBE_BYTES)
+                head = handle.read(HEADER_PROBE_BYTES)
         except OSError as err:
             raise SourceError(f"Verify export {export.uri} could not be read: {err.strerror}") from err
     first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
