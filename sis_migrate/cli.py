@@ -15,6 +15,7 @@ from sis_migrate.errors import ConfigurationError, MigrationError, SourceError
 
 # name -> one-line help; each lives in sis_migrate.commands.<name with _ for ->
 COMMANDS: dict[str, str] = {
+    "check-mappings": "Prove every legacy column is mapped, ignored or denied exactly once.",
     "synth": "Generate a synthetic legacy district (all four systems) with a ground-truth manifest.",
 }
 
