@@ -43,9 +43,9 @@ def overlapping_primary(frame: pd.DataFrame, student: str = "student_unique_id",
     entries = frame[entry_date].to_numpy(dtype="datetime64[s]")[order]
     exits = frame[exit_date].to_numpy(dtype="datetime64[s]", na_value=_OPEN_END)[order]
     overlapping = np.zeros(len(frame), dtype=bool)
+    pending = considered  # rows of students whose outcome may still change
     while True:
-        active = considered & ~overlapping
-        rows = np.flatnonzero(active)
+        rows = np.flatnonzero(pending & ~overlapping)
         group = pd.Series(students[rows])
         latest_exit = pd.Series(exits[rows]).groupby(group, sort=False).cummax()
         previous_exit = latest_exit.groupby(group, sort=False).shift(1)
@@ -54,6 +54,8 @@ def overlapping_primary(frame: pd.DataFrame, student: str = "student_unique_id",
             break
         first_per_student = ~pd.Series(students[rows][hits]).duplicated().to_numpy()
         overlapping[rows[np.flatnonzero(hits)[first_per_student]]] = True
+        # a student without a hit this round is settled; only the others need another round
+        pending = considered & pd.Series(students).isin(students[rows][hits]).to_numpy(dtype=bool)
     quarantine = np.zeros(len(frame), dtype=bool)
     quarantine[order] = overlapping
     return split(frame, quarantine, "overlapping_primary_enrollment", entry_date)

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -129,3 +130,33 @@ def test_order_of_input_rows_does_not_matter(accounted):
     outcome = accounted(frame, overlapping_primary(frame))
     assert quarantined(outcome, "overlapping_primary_enrollment") == [2]
     assert outcome.quarantined.index.tolist() == [10]
+
+
+def sequential_overlaps(frame: pd.DataFrame) -> list[int]:
+    """The rule read literally, one row at a time: the reference the vectorised version must agree with."""
+    quarantined_ids = []
+    primary = frame[frame["primary_school"].fillna(False).astype(bool)]
+    for _, rows in primary.sort_values(["student_unique_id", "entry_date", "enroll_id"]).groupby("student_unique_id"):
+        latest_kept_exit = None
+        for row in rows.itertuples():
+            exit_date = pd.Timestamp.max if pd.isna(row.exit_withdraw_date) else row.exit_withdraw_date
+            if latest_kept_exit is not None and row.entry_date <= latest_kept_exit:
+                quarantined_ids.append(row.enroll_id)
+            else:
+                latest_kept_exit = exit_date if latest_kept_exit is None else max(latest_kept_exit, exit_date)
+    return sorted(quarantined_ids)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_vectorised_rule_agrees_with_the_rule_read_literally(seed, accounted):
+    rng = np.random.default_rng(seed)
+    n = 600
+    entry = pd.Timestamp("2017-09-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
+    length = pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    frame = enrollments(list(zip(
+        rng.permutation(n) + 1, rng.integers(0, 60, n), ["09"] * n, entry,
+        pd.Series(entry + length).mask(rng.random(n) < 0.2), rng.random(n) < 0.8, strict=True)))
+    outcome = accounted(frame, overlapping_primary(frame))
+    expected = sequential_overlaps(frame)
+    assert len(expected) > 20, "the sample must exercise the rule"
+    assert quarantined(outcome, "overlapping_primary_enrollment") == expected
