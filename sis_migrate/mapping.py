@@ -224,9 +224,6 @@ def _check_system_mapping(mapping: SystemMapping, source: Source, schema: Unifie
             entity = schema.entities[entity_name]
             if entity.origin != "mapped":
                 raise source.error(entity_at, f"entity {entity_name!r} is {entity.origin}, not fed by a mapping")
-            missing = [name for name in entity.required_fields if name not in fields]
-            if missing:
-                raise source.error(entity_at, f"required field(s) of {entity_name} not mapped: {', '.join(missing)}")
             for field_name, field_source in fields.items():
                 field_at = (*entity_at, field_name)
                 if field_name not in entity.field_names:
@@ -237,6 +234,9 @@ def _check_system_mapping(mapping: SystemMapping, source: Source, schema: Unifie
                                                                 f"{mapping.system.value}.{table_name}.{column}")
                 _check_field_conversion(field_source, entity.field(field_name).descriptor, field_at, source,
                                         schema, crosswalk_dir, transforms)
+            missing = [name for name in entity.required_fields if name not in fields]
+            if missing:
+                raise source.error(entity_at, f"required field(s) of {entity_name} not mapped: {', '.join(missing)}")
         for column, reason in table_mapping.ignored.items():
             if column not in known_columns:
                 raise source.error((*at, "ignored", column), f"the legacy catalog has no column "
