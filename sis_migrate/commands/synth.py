@@ -73,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_manifest(manifest: dict, path: Path) -> None:
-    """Write the manifest as stable JSON (sorted keys) so identical runs give identical bytes."""
+    """Write the manifest as JSON in the generator's own (fixed) key order: identical runs, identical bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def _to_stderr(line: str) -> None:
