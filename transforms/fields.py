@@ -195,13 +195,17 @@ def yn_bool(series: pd.Series) -> FieldResult:
     return FieldResult((text == "Y").astype("boolean"))
 
 
+# pymysql returns a MariaDB BIT(1) as bytes, which become the characters \x01 and \x00 as text.
+_BIT_TEXT = {"1": True, "true": True, "t": True, "\x01": True,
+             "0": False, "false": False, "f": False, "\x00": False}
+
+
 def bit_bool(series: pd.Series) -> FieldResult:
     """BIT/BOOLEAN columns (0/1, True/False, or their text) as boolean."""
     if pd.api.types.is_bool_dtype(series.dtype):
         return FieldResult(series.astype("boolean"))
     text = _stripped(series).str.lower()
-    truth = text.map({"1": True, "true": True, "t": True, "0": False, "false": False, "f": False},
-                     na_action="ignore")
+    truth = text.map(_BIT_TEXT, na_action="ignore")
     _require("bit_bool", (text.notna() & truth.isna()).astype(bool), "are not 0/1 or true/false")
     return FieldResult(truth.astype("boolean"))
 

@@ -173,3 +173,28 @@ def test_int_and_decimal():
 def test_school_year_from_end_year():
     assert as_list(run("school_year_from_end_year", [2019, None], dtype="Int64").values) == ["2018-2019", None]
     assert as_list(run("school_year_from_end_year", ["2019"]).values) == ["2018-2019"]
+
+
+def test_database_driver_values_bytes_bits_and_decimals():
+    import decimal
+
+    assert as_list(run("bit_bool", [b"\x01", b"\x00", None]).values) == [True, False, None]
+    assert as_list(run("int", [decimal.Decimal("12"), None]).values) == [12, None]
+    assert as_list(run("student_number", [decimal.Decimal("12345678")]).values) == [12345678]
+    assert as_list(run("decimal", [decimal.Decimal("1.25")]).values) == [1.25]
+
+
+def test_arrow_backed_columns_from_staged_parquet():
+    import pyarrow as pa
+
+    def arrow(values, arrow_type):
+        return pd.Series(pa.array(values, arrow_type), dtype=pd.ArrowDtype(arrow_type))
+
+    dates = FIELD_TRANSFORMS["date"](arrow([dt.date(2019, 1, 2), dt.date(9999, 12, 31), None], pa.date32()))
+    assert as_list(dates.values) == [pd.Timestamp("2019-01-02"), None, None]
+    assert dates.cleared.tolist() == [False, True, False]
+    stamps = FIELD_TRANSFORMS["timestamp"](arrow([dt.datetime(2019, 1, 2, 3, 4, 5), None], pa.timestamp("s")))
+    assert stamps.values.dtype == "datetime64[s]"
+    assert as_list(FIELD_TRANSFORMS["school_id"](arrow([9755, None], pa.int64())).values) == ["009755", None]
+    assert as_list(FIELD_TRANSFORMS["bit_bool"](arrow([True, None], pa.bool_())).values) == [True, None]
+    assert as_list(FIELD_TRANSFORMS["trim"](arrow([" a ", None], pa.string())).values) == ["a", None]
