@@ -60,7 +60,7 @@ class Outcome:
         """Every row kept."""
         none = frame.iloc[:0]
         return cls(frame, _quarantine_frame(none, None, None), _merged_frame(none, pd.array([], dtype="Int64"), None),
-                   dict(fixes or {}))
+                   add_fixes(fixes or {}))
 
     @property
     def rows(self) -> int:

@@ -53,7 +53,11 @@ class Crosswalk:
         mapping = self.mapping
         keys = codes.astype(_STRING).str.strip()
         if case_insensitive:
-            mapping = mapping.groupby(mapping.index.str.upper()).first()
+            folded = pd.DataFrame({"code": mapping.index.str.upper(), "value": mapping.array}).drop_duplicates()
+            if folded["code"].duplicated().any():
+                raise ConfigurationError(f"crosswalk {self.namespace or ''}: codes that differ only in case map to "
+                                         "different values, so it cannot be read case-insensitively")
+            mapping = pd.Series(folded["value"].array, index=pd.Index(folded["code"].array))
             keys = keys.str.upper()
         return keys.map(mapping).astype(_STRING)
 

@@ -70,3 +70,11 @@ def test_first_match_wins_in_order(accounted):
     ])
     assert reasons(frame, accounted) == [
         "consent_revoked", "consent_wrong_school_year", "consent_missing_principal_signature"]
+
+
+def test_without_any_known_grade_banded_types_are_outside_and_others_kept(accounted):
+    frame = consents([("a", 1, "SAFETY_MEETUP", CURRENT, "2018-09-10", None),
+                      ("b", 1, " text_alerts ", CURRENT, None, None)])
+    outcome = accounted(frame, check_consents(frame, CURRENT, pd.Series(dtype="Int64")))
+    assert outcome.quarantined["consent_id"].tolist() == ["a"]
+    assert outcome.kept["consent_id"].tolist() == ["b"]

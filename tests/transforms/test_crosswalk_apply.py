@@ -49,3 +49,19 @@ def test_namespaces_and_conflicts():
 def test_repeated_identical_rows_are_fine():
     table = pd.DataFrame({"legacy_code": ["P", "P"], "code_value": ["Present", "Present"]})
     assert Crosswalk.from_frame(table).lookup(pd.Series(["P", "Q"])).isna().tolist() == [False, True]
+
+
+def test_case_insensitive_reading_of_a_case_sensitive_crosswalk_is_refused():
+    table = pd.DataFrame({"legacy_code": ["P", "p"], "code_value": ["Present", "Pending"]})
+    crosswalk = Crosswalk.from_frame(table)
+    assert crosswalk.lookup(pd.Series(["p"])).tolist() == ["Pending"]
+    with pytest.raises(ConfigurationError):
+        crosswalk.lookup(pd.Series(["p"]), case_insensitive=True)
+
+
+def test_lower_case_legacy_entries_agreeing_with_upper_case_are_fine(accounted):
+    sex = Crosswalk.from_frame(pd.DataFrame({"legacy_code": ["M", "m", "F"], "code_value": ["Male", "Male", "Female"]}))
+    frame = pd.DataFrame({"GENDER_CD": ["m", "f", "M", "q"]})
+    outcome = accounted(frame, apply_crosswalk(frame, "GENDER_CD", sex, "sex", case_insensitive=True))
+    assert outcome.kept["sex"].tolist() == ["Male", "Female", "Male"]
+    assert outcome.reason_counts() == {"unmapped_code": 1}
