@@ -58,7 +58,7 @@ def overlapping_primary(frame: pd.DataFrame, student: str = "student_unique_id",
         pending = considered & pd.Series(students).isin(students[rows][hits]).to_numpy(dtype=bool)
     quarantine = np.zeros(len(frame), dtype=bool)
     quarantine[order] = overlapping
-    return split(frame, quarantine, "overlapping_primary_enrollment", entry_date)
+    return split(frame, quarantine, "overlapping_primary_enrollment")  # a relation between rows, no one column
 
 
 def check_enrollments(frame: pd.DataFrame, grade_crosswalk: Crosswalk, grade: str = "entry_grade_level",

@@ -160,3 +160,16 @@ def test_vectorised_rule_agrees_with_the_rule_read_literally(seed, accounted):
     expected = sequential_overlaps(frame)
     assert len(expected) > 20, "the sample must exercise the rule"
     assert quarantined(outcome, "overlapping_primary_enrollment") == expected
+
+
+def test_reason_columns_name_the_column_at_fault_and_none_for_an_overlap(accounted):
+    frame = enrollments([
+        (1, 7, "13", "2018-09-01", None, True),
+        (2, 8, "09", "2018-09-04", "2018-09-01", True),
+        (3, 9, "09", "2018-09-04", None, True),
+        (4, 9, "09", "2018-10-01", None, True),
+    ])
+    quarantined_rows = accounted(frame, check_enrollments(frame, GRADES)).quarantined.set_index("enroll_id")
+    assert quarantined_rows.loc[1, "_reason_column"] == "entry_grade_level"
+    assert quarantined_rows.loc[2, "_reason_column"] == "exit_withdraw_date"
+    assert pd.isna(quarantined_rows.loc[4, "_reason_column"])
