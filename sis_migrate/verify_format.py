@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sis_migrate import legacy
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
@@ -62,20 +65,21 @@ def write_verify_file(frame: pd.DataFrame, table: legacy.Table, include_header: 
                            "holds a character outside ISO-8859-1 (Latin-1), which Verify files cannot carry") from err
 
 
-def _text_values(series: pd.Series) -> list[str | None]:
+def _text_values(series: pd.Series) -> list:
+    """Values for the csv writer: None for NULL (written as an empty field), dates as ``YYYYMMDD``."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        text = series.dt.strftime("%Y%m%d")
-    else:
-        text = series.astype(object)
-    return [None if value is None or value is pd.NA or value != value else str(value) for value in text]
+        values = series.to_numpy(dtype="datetime64[D]")
+        iso = pa.array(np.datetime_as_string(values, unit="D"), type=pa.string(), mask=np.isnat(values))
+        return pc.replace_substring(iso, pattern="-", replacement="").to_pylist()
+    return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
-def _first_unencodable(table: legacy.Table, columns: list[list[str | None]]) -> tuple[str, int]:
+def _first_unencodable(table: legacy.Table, columns: list[list]) -> tuple[str, int]:
     for name, values in zip(table.column_names, columns, strict=True):
         for position, value in enumerate(values):
             if value is not None:
                 try:
-                    value.encode(VERIFY_ENCODING)
+                    str(value).encode(VERIFY_ENCODING)
                 except UnicodeEncodeError:
                     return name, position
     raise AssertionError("an encoding error without an unencodable value")  # unreachable by construction
