@@ -18,6 +18,7 @@ booleans ``1``/``0``.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sis_migrate import legacy
-from sis_migrate.errors import ConfigurationError, SourceError
+from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import System
 from sis_migrate.locations import redact_url
 from synthetic.ddl import system_metadata
@@ -193,11 +194,20 @@ class SqlTarget:
 
     def _copy_postgres(self, table: legacy.Table, arrays: list[pa.Array]) -> None:
         name, columns = self._quoted(table)
+        import psycopg
+
         raw = self._raw_connection()
-        with raw.cursor() as cursor:
-            statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '{_NULL_TOKEN}')"
-            with cursor.copy(statement) as copy:
+        statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '{_NULL_TOKEN}')"
+        try:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 copy.write(csv_bytes(arrays))
+        except psycopg.errors.DataError as err:
+            raw.rollback()
+            # The server's context quotes the offending value: keep only its line and column.
+            found = re.search(r"line (\d+), column (\w+)", err.diag.context or "")
+            column, line = (found[2], found[1]) if found else ("*", "?")
+            raise RowDataError(self.system.value, table.name, column, f"chunk line {line}",
+                               f"PostgreSQL refused the value ({err.sqlstate})") from None
         raw.commit()
 
     def _load_data_mariadb(self, table: legacy.Table, arrays: list[pa.Array]) -> None:
@@ -221,6 +231,15 @@ class SqlTarget:
             raw = self._raw_connection()
             with raw.cursor() as cursor:
                 cursor.execute(statement, (path,))
+                # LOCAL turns refused values into warnings (the row loads altered): treat one as an error.
+                cursor.execute("SHOW WARNINGS LIMIT 1")
+                warning = cursor.fetchone()
+            if warning is not None:
+                raw.rollback()
+                found = re.search(r"column [`']?(\w+)[`']? at row (\d+)", warning[2])
+                column, row = (found[1], found[2]) if found else ("*", "?")
+                raise RowDataError(self.system.value, table.name, column, f"chunk line {row}",
+                                   f"MariaDB refused or altered the value (warning {warning[1]})")
             raw.commit()
         finally:
             os.unlink(path)

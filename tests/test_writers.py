@@ -357,3 +357,18 @@ def test_an_unreachable_bucket_is_a_one_line_source_error(tmp_path, monkeypatch)
     locations = LegacyLocations.from_options(tmp_path / "legacy", verify="s3://unreachable/verify")
     with pytest.raises(SourceError, match="s3://unreachable/verify"):
         write_district(sample_chunks(2), locations)
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_a_value_the_server_refuses_is_a_row_data_error_without_the_value(tmp_path, pg_url, mariadb_url):
+    teacher = legacy.table("gradebook", "Teacher")
+    frame = sample_frame(teacher, 4)
+    frame.loc[2, "EmployeeNumber"] = "E-TOO-LONG-123"  # VARCHAR(9)
+    for url in (pg_url, mariadb_url):
+        locations = LegacyLocations.from_options(tmp_path / url.split(":")[0], gradebook=url)
+        with pytest.raises(RowDataError) as caught:
+            write_district([Chunk(teacher, frame)], locations)
+        assert (caught.value.table, caught.value.column) == ("Teacher", "EmployeeNumber")
+        assert caught.value.row_key == "chunk line 3"
+        assert "TOO-LONG" not in str(caught.value)
