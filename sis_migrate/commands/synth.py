@@ -51,7 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synthetic.generator import District, SynthSpec
-
     from synthetic.writers import write_district
 
     students = args.students if args.students is not None else PRESETS[args.preset]
@@ -61,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         legacy_dir=args.legacy_dir, sim=args.sim, gradebook=args.gradebook, cim=args.cim, verify=args.verify)
     manifest_path = args.manifest or (args.legacy_dir or default_legacy_dir()) / "manifest.json"
 
-    district = District(SynthSpec(students=students, seed=args.seed))
+    preset = args.preset if args.students is None else None
+    district = District(SynthSpec(students=students, seed=args.seed, preset=preset))
     rows = write_district(district.chunks(), locations, replace=args.replace,
                           progress=None if args.quiet else _to_stderr)
     write_manifest(district.manifest(), manifest_path)
