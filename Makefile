@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench airflow clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,13 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+# The Airflow UI for the team: DAGs of this project, metadata DB in work/airflow, bound to 127.0.0.1:8080.
+# Log in as admin; the password is in work/airflow/simple_auth_manager_passwords.json.generated.
+airflow: $(STAMP)
+	mkdir -p work/airflow
+	AIRFLOW_HOME=$(CURDIR)/work/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 PATH=$(CURDIR)/$(BIN):$$PATH airflow standalone
 
 bench: $(STAMP)
 	$(BIN)/python bench/synth.py

@@ -17,6 +17,8 @@ from sis_migrate.errors import ConfigurationError, MigrationError, SourceError
 COMMANDS: dict[str, str] = {
     "check-mappings": "Prove every legacy column is mapped, ignored or denied exactly once.",
     "synth": "Generate a synthetic legacy district (all four systems) with a ground-truth manifest.",
+    "rehearse": "Run a whole rehearsal migration through the Airflow DAG for given sources and target.",
+    "demo": "Generate the tiny district into the embedded default and rehearse it.",
 }
 
 

@@ -58,6 +58,8 @@ _REASONS = (
            "Gradebook Course whose non-blank CimCourseId is not in cim_course."),
     Reason("depends_on_quarantined", Disposition.QUARANTINE,
            "The row's parent (course, section, assignment, ...) was quarantined."),
+    Reason("unknown_parent", Disposition.QUARANTINE,
+           "The row names a parent (section, assignment, teacher, ...) that no legacy row has."),
     Reason("consent_wrong_school_year", Disposition.QUARANTINE,
            "verify_consent signed for another school year than the run's current one."),
     Reason("consent_missing_principal_signature", Disposition.QUARANTINE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,8 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Airflow reads its home when first imported: the tests get their own, never the developer's.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="sis-test-airflow-")
 
 PG_ADMIN_URL = os.environ.get("SIS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("SIS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -114,3 +117,11 @@ def work_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
     """Point the project's default work folder at a temporary one."""
     monkeypatch.setenv("SIS_MIGRATE_WORK", str(tmp_path / "work"))
     return tmp_path / "work"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """Airflow's metadata database for this test session (migrated once, about 10 s)."""
+    from sis_migrate.airflow_env import prepare
+
+    return str(prepare())

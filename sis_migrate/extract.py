@@ -1,0 +1,236 @@
+"""Extract: read one legacy table into the run's staging area as typed Parquet parts.
+
+Relational tables are read with SQL that names only the mapped columns (a denied column is never
+selected, so its values never leave the legacy system), inside a read-only transaction, streamed
+in chunks so memory stays flat whatever the table's size. Verify is read from the newest export
+per table, decoded as Latin-1, keeping only the mapped fields.
+
+Values are typed by the legacy data dictionary. A value that does not fit its declared type (SQLite
+stores anything) stops the extract with an error naming system, table, column and row key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sis_migrate import legacy
+from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
+from sis_migrate.legacy import Column, System
+from sis_migrate.locations import redact_url
+from sis_migrate.progress import Progress
+from sis_migrate.staging import StagedFile, Staging
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DEFAULT_CHUNK_ROWS = 200_000
+
+
+@dataclass
+class ExtractResult:
+    system: str
+    table: str
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    source_file: str | None = None  # Verify: the export file read
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"system": self.system, "table": self.table, "rows": self.rows, "columns": self.columns,
+                "files": self.files, "source_file": self.source_file}
+
+
+def staged_prefix(system: str, table: str) -> str:
+    return f"extract/{system}/{table}/"
+
+
+def arrow_type(column: Column, system: System) -> pa.DataType:
+    """The Parquet type of a legacy column. Verify fields stay text: the transforms parse them."""
+    import pyarrow as pa
+
+    if system is System.VERIFY:
+        return pa.string()
+    base = column.base_type
+    if base in {"INT", "INTEGER", "SMALLINT"} or (base == "NUMERIC" and len(column.type_args) == 1):
+        return pa.int64()
+    if base in {"NUMERIC", "DECIMAL"}:
+        return pa.float64()
+    if base == "DATE":
+        return pa.date32()
+    if base in {"TIMESTAMP", "DATETIME"}:
+        return pa.timestamp("s")
+    if base in {"BIT", "BOOLEAN"}:
+        return pa.bool_()
+    return pa.string()
+
+
+def _typed_array(values: list[Any], column: Column, system: System, keys: list[str], table: str) -> pa.Array:
+    """Build the Arrow array for one column; name the first row whose value does not fit."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    target = arrow_type(column, system)
+    if pa.types.is_date32(target) or pa.types.is_timestamp(target):
+        if any(isinstance(value, str) for value in values):  # SQLite keeps dates as text
+            text = pa.array([None if v is None or v == "" else str(v)[:19] for v in values], pa.string())
+            fmt = "%Y-%m-%d" if pa.types.is_date32(target) else None
+            parsed = _parse_datetimes(text, fmt)
+            bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
+            if pc.any(bad).as_py():
+                row = pc.index(bad, True).as_py()
+                raise RowDataError(system, table, column.name, keys[row], f"not a valid {column.sql_type}")
+            return parsed.cast(target)
+    if pa.types.is_string(target):
+        values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
+    try:
+        return pa.array(values, type=target)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        for row, value in enumerate(values):
+            try:
+                pa.array([value], type=target)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as err:
+                raise RowDataError(system, table, column.name, keys[row],
+                                   f"not a valid {column.sql_type}") from err
+        raise
+
+
+def _parse_datetimes(text: pa.Array, fmt: str | None) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if fmt:
+        return pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    first = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    date_only = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    return pc.if_else(pc.is_null(first), date_only, first).cast(pa.timestamp("s"))
+
+
+def _row_keys(rows: list[tuple], columns: list[str], table: legacy.Table) -> list[str]:
+    positions = [columns.index(k) for k in table.key if k in columns]
+    return [",".join(f"{columns[p]}={row[p]}" for p in positions) for row in rows]
+
+
+def rows_to_arrow(rows: list[tuple], columns: list[str], table: legacy.Table) -> pa.Table:
+    import pyarrow as pa
+
+    keys = _row_keys(rows, columns, table)
+    arrays = [
+        _typed_array([row[i] for row in rows], table.column(name), table.system, keys, table.name)
+        for i, name in enumerate(columns)
+    ]
+    return pa.Table.from_arrays(arrays, names=columns)
+
+
+def _read_only_engine(url: str):
+    """An engine whose connections cannot write: read-only transactions on every dialect."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        ro_url = parsed.set(database=f"file:{database}?mode=ro", query={"uri": "true"})
+        return create_engine(ro_url)
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _read_only(conn):  # every transaction this engine starts is read-only
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+    if engine.dialect.name in {"mysql", "mariadb"}:
+        @event.listens_for(engine, "connect")
+        def _session_read_only(dbapi_conn, _record):
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+
+    return engine
+
+
+def extract_relational(url: str, system: System, table_name: str, staging: Staging,
+                       chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None) -> ExtractResult:
+    from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, ProgrammingError
+
+    from sis_migrate.extract_sql import build_extract_query, extract_columns
+
+    table = legacy.table(system, table_name)
+    columns = extract_columns(system, table_name)
+    result = ExtractResult(system.value, table_name, columns=columns)
+    staging.clear(staged_prefix(system.value, table_name))
+    engine = _read_only_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = build_extract_query(system, table_name, engine.dialect.name)
+            streamed = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows).execute(query)
+            for part, rows in enumerate(streamed.partitions(chunk_rows)):
+                arrow_table = rows_to_arrow([tuple(row) for row in rows], columns, table)
+                staged = staging.write_arrow(f"{staged_prefix(system.value, table_name)}part-{part:05d}.parquet",
+                                             arrow_table)
+                result.files.append(staged.as_dict())
+                result.rows += arrow_table.num_rows
+                if progress:
+                    progress.add(arrow_table.num_rows, f"{system.value}.{table_name}")
+    except (NoSuchTableError, ProgrammingError) as err:
+        raise ConfigurationError(f"{system.value}.{table_name} cannot be read at {redact_url(url)}: "
+                                 f"{type(err.orig if isinstance(err, DBAPIError) else err).__name__}") from err
+    except OperationalError as err:
+        raise SourceError(f"{system.value} at {redact_url(url)} is not reachable: "
+                          f"{str(err.orig).splitlines()[0][:200] if err.orig else type(err).__name__}") from err
+    finally:
+        engine.dispose()
+    if not result.files:  # an empty table still stages one empty, typed part
+        _write_empty(staging, system, table, columns, result)
+    return result
+
+
+def _write_empty(staging: Staging, system: System, table: legacy.Table, columns: list[str],
+                 result: ExtractResult) -> None:
+    import pyarrow as pa
+
+    schema = pa.schema([(name, arrow_type(table.column(name), system)) for name in columns])
+    staged = staging.write_arrow(f"{staged_prefix(system.value, table.name)}part-00000.parquet",
+                                 schema.empty_table())
+    result.files.append(staged.as_dict())
+
+
+def extract_verify(location: str, table_name: str, staging: Staging,
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None) -> ExtractResult:
+    import pyarrow as pa
+
+    from sis_migrate.extract_sql import extract_columns
+    from sis_migrate.verify_format import newest_exports, read_export, read_verify_file
+
+    table = legacy.table(System.VERIFY, table_name)
+    columns = extract_columns(System.VERIFY, table_name)
+    result = ExtractResult(System.VERIFY.value, table_name, columns=columns)
+    staging.clear(staged_prefix(System.VERIFY.value, table_name))
+    exports = newest_exports(location)
+    if table_name not in exports:
+        raise ConfigurationError(f"verify.{table_name}: no export file <table>_<YYYYMMDD>.txt at {location}")
+    export = exports[table_name]
+    result.source_file = export.name
+    frame = read_verify_file(read_export(export), table, columns=columns)
+    for part, start in enumerate(range(0, max(len(frame), 1), chunk_rows)):
+        chunk = frame.iloc[start:start + chunk_rows]
+        arrays = [pa.array(chunk[name].tolist(), pa.string()) for name in columns]
+        staged = staging.write_arrow(f"{staged_prefix(System.VERIFY.value, table_name)}part-{part:05d}.parquet",
+                                     pa.Table.from_arrays(arrays, names=columns))
+        result.files.append(staged.as_dict())
+        result.rows += len(chunk)
+        if progress:
+            progress.add(len(chunk), f"verify.{table_name}")
+    return result
+
+
+def extract_table(locations, system: System | str, table_name: str, staging: Staging,
+                  chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None) -> ExtractResult:
+    """Extract one legacy table from wherever its system lives (``LegacyLocations``)."""
+    system = System(system)
+    if system is System.VERIFY:
+        return extract_verify(locations.verify, table_name, staging, chunk_rows, progress)
+    return extract_relational(locations.url(system), system, table_name, staging, chunk_rows, progress)
+
+
+def staged_file_records(results: list[ExtractResult]) -> list[StagedFile]:
+    return [StagedFile(**f) for r in results for f in r.files]
