@@ -75,6 +75,8 @@ class DistrictWriter:
     def write(self, chunk: Chunk) -> None:
         table = chunk.table
         label = f"{table.system.value}.{table.name}"
+        if self.progress is not None and label not in self._progress:
+            self._progress[label] = Progress(stage=f"synth {label}", printer=self.progress)
         started = time.perf_counter()
         if table.system is System.VERIFY:
             if chunk.export_day is None:
@@ -86,16 +88,18 @@ class DistrictWriter:
         stats.rows += len(chunk.frame)
         stats.write_seconds += time.perf_counter() - started
         if self.progress is not None:
-            if label not in self._progress:
-                self._progress[label] = Progress(stage=f"synth {label}", printer=self.progress)
             self._progress[label].add(len(chunk.frame))
 
     def finish(self) -> None:
         self.verify_target.finish()
-        for label, progress in self._progress.items():
-            seconds = self.stats[label].write_seconds
-            rate = self.stats[label].rows / seconds if seconds > 0 else 0.0
-            progress.done(f"(writing {seconds:.1f}s, {rate:,.0f} rows/s)")
+        if self.progress is None:
+            return
+        # Chunks of tables interleave with generation, so the rate that means something at the end is
+        # rows over the seconds spent writing that table (Progress's own clock runs from its first chunk).
+        for label, stats in self.stats.items():
+            rate = stats.rows / stats.write_seconds if stats.write_seconds > 0 else 0.0
+            self.progress(f"[synth {label}] done {stats.rows:,} rows written in {stats.write_seconds:.1f}s "
+                          f"({rate:,.0f} rows/s)")
 
     def close(self) -> None:
         for target in self.sql_targets.values():
