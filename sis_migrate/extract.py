@@ -65,6 +65,10 @@ def arrow_type(column: Column, system: System) -> pa.DataType:
     return pa.string()
 
 
+# How drivers hand over BIT and BOOLEAN: SQLite 0/1, MariaDB BIT(1) as bytes, PostgreSQL bool.
+_TRUTH = {1: True, 0: False, b"\x01": True, b"\x00": False, "1": True, "0": False}
+
+
 def _typed_array(values: list[Any], column: Column, system: System, keys: list[str], table: str) -> pa.Array:
     """Build the Arrow array for one column; name the first row whose value does not fit."""
     import pyarrow as pa
@@ -83,6 +87,8 @@ def _typed_array(values: list[Any], column: Column, system: System, keys: list[s
             return parsed.cast(target)
     if pa.types.is_string(target):
         values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
+    elif pa.types.is_boolean(target):
+        values = [_TRUTH.get(v, v) if isinstance(v, int | bytes | str) else v for v in values]
     try:
         return pa.array(values, type=target)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):

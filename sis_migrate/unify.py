@@ -108,10 +108,13 @@ class TableResult:
 
 
 def _counts(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """Rows per combination of ``columns``, keyed ``a:b`` (NULL as empty)."""
     if frame.empty:
         return {}
-    grouped = frame[columns].astype(str).agg(":".join, axis=1).value_counts()
-    return {key: int(count) for key, count in sorted(grouped.items())}
+    keys = frame[columns[0]].astype("string").fillna("")
+    for column in columns[1:]:
+        keys = keys + ":" + frame[column].astype("string").fillna("")
+    return {str(key): int(count) for key, count in sorted(keys.value_counts().items())}
 
 
 def _by_school(outcome: Outcome) -> dict[str, dict[str, int]]:
@@ -363,14 +366,13 @@ def transform_table(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpe
 
 
 def _with_school(outcome: Outcome, school: pd.Series | None) -> Outcome:
+    """Attach the school to every row (mapping merges nothing yet, so kept then quarantined)."""
     if school is None:
-        return Outcome(outcome.kept.assign(**{SOURCE_SCHOOL: pd.Series(dtype=object)}),
-                       outcome.quarantined.assign(**{SOURCE_SCHOOL: pd.Series(dtype=object)}),
-                       outcome.merged, outcome.fixes)
+        school = pd.Series(dtype=object)
     kept_rows = len(outcome.kept)
     return Outcome(outcome.kept.assign(**{SOURCE_SCHOOL: school.iloc[:kept_rows].to_numpy()}),
                    outcome.quarantined.assign(**{SOURCE_SCHOOL: school.iloc[kept_rows:].to_numpy()}),
-                   outcome.merged, outcome.fixes)
+                   outcome.merged.assign(**{SOURCE_SCHOOL: pd.Series(dtype=object)}), outcome.fixes)
 
 
 def remember(result: TableResult, specs: list[FieldSpec], ctx: Context) -> None:
