@@ -25,7 +25,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint
+# Headless Chromium for the browser tests of the report and the data docs (Debian package).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest -q
 
 # The Airflow UI for the team: DAGs of this project, metadata DB in work/airflow, bound to 127.0.0.1:8080.
