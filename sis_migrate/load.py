@@ -69,8 +69,11 @@ class Target:
             engine = create_engine(f"sqlite:///{path}")
 
             @event.listens_for(engine, "connect")
-            def _foreign_keys(dbapi_conn, _record):
+            def _pragmas(dbapi_conn, _record):
                 dbapi_conn.execute("PRAGMA foreign_keys=ON")
+                if loading:  # a side file, renamed into place only after a complete load: no journal needed
+                    dbapi_conn.execute("PRAGMA journal_mode=OFF")
+                    dbapi_conn.execute("PRAGMA synchronous=OFF")
 
             return engine
         if self.dialect != "postgresql":

@@ -242,13 +242,13 @@ def _missing_parent(rows: pd.DataFrame, parent: str, columns: list[str], ctx: Co
     known = np.asarray(probe.isin(_key_index(known_keys)), dtype=bool)
     missing = present & ~known
     if parent in MISSING_PARENT_REASON:
-        return split(rows, missing, MISSING_PARENT_REASON[parent], columns[0].split(".", 1)[1])
+        return split(rows, missing, MISSING_PARENT_REASON[parent], columns[0])
     quarantined_keys = ctx.quarantined_keys.get(parent, pd.DataFrame())
     was_quarantined = (np.asarray(probe.isin(_key_index(quarantined_keys)), dtype=bool)
                        if len(quarantined_keys) else np.zeros(len(rows), dtype=bool))
-    step = split(rows, missing & was_quarantined, "depends_on_quarantined", columns[0].split(".", 1)[1])
+    step = split(rows, missing & was_quarantined, "depends_on_quarantined", columns[0])
     never = (missing & ~was_quarantined)[~(missing & was_quarantined)]
-    return step.then(lambda kept: split(kept, never, "unknown_parent", columns[0].split(".", 1)[1]))
+    return step.then(lambda kept: split(kept, never, "unknown_parent", columns[0]))
 
 
 # --- 5: table rules -----------------------------------------------------------------------------
@@ -361,8 +361,20 @@ def transform_table(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpe
     if rule:
         outcome = rule(outcome, ctx, extra)
     check_accounting(f"{table.system.value}.{table.name}", rows_in, outcome)
+    outcome = _name_legacy_columns(outcome, specs)
     return TableResult(table.system.value, table.name, rows_in, rows_in_by_school, outcome,
                        entity_frames(outcome.kept, specs, table, ctx, extra), scrubbed)
+
+
+def _name_legacy_columns(outcome: Outcome, specs: list[FieldSpec]) -> Outcome:
+    """Quarantine records name the legacy column a steward must fix, not the target field a rule read."""
+    quarantined = outcome.quarantined
+    if quarantined.empty:
+        return outcome
+    source_of = {spec.column: spec.source for spec in specs}
+    named = quarantined[REASON_COLUMN].map(lambda column: source_of.get(column, column), na_action="ignore")
+    return Outcome(outcome.kept, quarantined.assign(**{REASON_COLUMN: named.astype("string")}), outcome.merged,
+                   outcome.fixes, outcome.key_map)
 
 
 def _with_school(outcome: Outcome, school: pd.Series | None) -> Outcome:
