@@ -33,8 +33,6 @@ TIER1_COLUMNS = {
     "verify.verify_residency.proof_doc_no": "marker",
     "verify.verify_residency.proof_country": "marker",
 }
-# Tier-2 carriers: allowed columns into which a tier-1 value was typed; listed as canary values.
-TIER2_CANARY_COLUMNS = ("sim.SIM_STUDENT.STATE_ID",)
 
 MEDICAL_NOTES = (
     "Asthma; inhaler kept in nurse office {m}", "Severe peanut allergy, EpiPen in backpack {m}",

@@ -84,25 +84,10 @@ def choice(rng: np.random.Generator, pool, size: int, p=None) -> np.ndarray:
     return pool[rng.choice(len(pool), size=size, p=p)]
 
 
-def str_join(*parts) -> np.ndarray:
-    """Element-wise concatenation of object string arrays or scalars."""
-    arrays = [np.asarray(part, dtype=object) for part in parts]
-    result = arrays[0]
-    for array in arrays[1:]:
-        result = result + array
-    return np.asarray(result, dtype=object)
-
-
 def int_str(values: np.ndarray, width: int = 0) -> np.ndarray:
     values = np.asarray(values)
     fmt = f"{{:0{width}d}}" if width else "{:d}"
     return np.array([fmt.format(v) for v in values.tolist()], dtype=object)
-
-
-def mdy(values: np.ndarray) -> np.ndarray:
-    """datetime64 days as 'MM/DD/YYYY' strings."""
-    values = np.asarray(values, dtype="datetime64[D]")
-    return np.array([f"{d.month:02d}/{d.day:02d}/{d.year:04d}" for d in values.tolist()], dtype=object)
 
 
 def pick(rng: np.random.Generator, eligible: np.ndarray, count: int) -> np.ndarray:
