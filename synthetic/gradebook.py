@@ -136,7 +136,7 @@ def build_static(ctx: Context, world: SimWorld, catalog: Catalog) -> tuple[Class
     offered = [(s, t) for s in range(schools.n_open) for t in range(len(templates))
                if schools.lo[s] <= templates[t].grade <= schools.hi[s]]
     width = max(3, len(str(schools.n_open)))
-    local_only = np.flatnonzero(rng.random(schools.n_open) < 0.3)
+    local_only = pick(rng, np.ones(schools.n_open, dtype=bool), max(1, round(0.3 * schools.n_open)))
     canonical = np.array([f"{templates[t].prefix}{templates[t].number:03d}-{s:0{width}d}"
                           for s, t in offered] + [f"ADV{900 + 0:03d}-{s:0{width}d}" for s in local_only.tolist()],
                          dtype=object)

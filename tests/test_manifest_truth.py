@@ -39,9 +39,11 @@ def course_code(text: str) -> str:
     return "".join(text.split()).upper()
 
 
-@pytest.fixture(scope="module", params=["tiny", pytest.param("small", marks=pytest.mark.slow)])
+@pytest.fixture(scope="module", ids=lambda param: f"{param[0]}-seed{param[1]}",
+                params=[("tiny", 11), ("tiny", 2024), pytest.param(("small", 11), marks=pytest.mark.slow)])
 def district(request):
-    spec = SynthSpec(students=PRESETS[request.param], seed=11, preset=request.param)
+    preset, seed = request.param
+    spec = SynthSpec(students=PRESETS[preset], seed=seed, preset=preset)
     generated = District(spec)
     parts: dict[str, list[pd.DataFrame]] = {}
     older: dict[str, list[pd.DataFrame]] = {}
