@@ -355,3 +355,36 @@ def test_rows_match_frames(district):
         frames["sim.SIM_STUDENT"]["SSN"].dropna().unique().tolist())
     ssn = np.array(manifest["canary"]["values"]["sim.SIM_STUDENT.SSN"])
     assert len(ssn) > 0
+
+
+def test_no_accidental_unknown_references(district):
+    """Outside the planted orphans, every student and school reference resolves in SIM."""
+    frames, _, _ = district
+    sim_ids = set(frames["sim.SIM_STUDENT"]["STUDENT_ID"].astype(int))
+    school_ids = {int(s) for s in frames["sim.SIM_SCHOOL"]["SCHOOL_ID"]}
+    student_refs = [("sim.SIM_GUARDIAN", "STUDENT_ID"), ("sim.SIM_ENROLLMENT", "STUDENT_ID"),
+                    ("sim.SIM_INCIDENT", "STUDENT_ID"), ("cim.cim_program_participation", "student_id"),
+                    ("cim.cim_assessment_result", "student_id")]
+    for name, column in student_refs:
+        assert frames[name][column].astype(int).isin(sim_ids).all(), name
+    for table in ("verify_enrollment_check", "verify_residency", "verify_consent"):
+        keys = frames[f"verify.{table}"]["stu_key"]
+        assert keys.str.fullmatch(r"S?\d{8}").all()
+        assert keys.str.lstrip("S").astype(int).isin(sim_ids).all(), table
+    school_refs = [("sim.SIM_ENROLLMENT", "SCHOOL_ID"), ("sim.SIM_INCIDENT", "SCHOOL_ID"),
+                   ("gradebook.Teacher", "HomeSchool"), ("gradebook.Section", "SchoolCode"),
+                   ("cim.cim_program_participation", "school_id"), ("verify.verify_enrollment_check", "school_num")]
+    for name, column in school_refs:
+        assert frames[name][column].str.strip().astype(int).isin(school_ids).all(), name
+    teachers = set(frames["gradebook.Teacher"]["TeacherId"].astype(int))
+    assert frames["gradebook.Section"]["TeacherId"].astype(int).isin(teachers).all()
+    sections = set(frames["gradebook.Section"]["SectionId"].astype(int))
+    for name in ("gradebook.Roster", "gradebook.Assignment", "gradebook.PeriodGrade", "gradebook.ClassAttendance"):
+        assert frames[name]["SectionId"].astype(int).isin(sections).all(), name
+    assignments = set(frames["gradebook.Assignment"]["AssignmentId"].astype(int))
+    assert frames["gradebook.Score"]["AssignmentId"].astype(int).isin(assignments).all()
+    roster = frames["gradebook.Roster"]
+    on_roster = set(zip(roster["SectionId"].astype(int), roster["StudentNumber"], strict=True))
+    attendance = frames["gradebook.ClassAttendance"]
+    assert all(pair in on_roster for pair in zip(attendance["SectionId"].astype(int), attendance["StudentNumber"],
+                                                 strict=True))
