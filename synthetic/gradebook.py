@@ -440,7 +440,7 @@ class BigTables:
         s_points = points[s_assign]
         graded = (s_due <= export_day) & ~(s_due >= dropped[s_pair])
         before_enrolled = s_due < enrolled[s_pair]
-        pct = np.clip(c.pair_ability[pairs][s_pair] + rng.normal(0, 0.12, n_s), 0.0, 1.0)
+        pct = np.clip(0.45 + 0.55 * c.pair_ability[pairs][s_pair] + rng.normal(0, 0.12, n_s), 0.0, 1.0)
         halves = np.round(pct * s_points * 2).astype(np.int64)
         extra = rng.random(n_s) < 0.03
         halves = np.where(extra, (s_points * 2).astype(np.int64) + rng.integers(1, 10, n_s), halves)
@@ -490,7 +490,7 @@ class BigTables:
         g_name = np.concatenate([p[1] for p in parts])
         g_end = np.concatenate([p[2] for p in parts])
         n_g = len(g_pair)
-        pct = np.clip(c.pair_ability[pairs][g_pair] + rng.normal(0, 0.06, n_g), 0.3, 1.0) * 100
+        pct = np.clip(0.55 + 0.45 * c.pair_ability[pairs][g_pair] + rng.normal(0, 0.05, n_g), 0.3, 1.0) * 100
         percent = np.round(pct, 2)
         letter = np.select([percent >= 90, percent >= 80, percent >= 70, percent >= 60], ["A", "B", "C", "D"], "F")
         letter = letter.astype(object)
