@@ -40,7 +40,7 @@ GX_SEVERITY = {BLOCKING: "critical", WARNING: "warning"}
 
 # Tier 2: the shapes transforms.scrub removes (ddd-dd-dddd inside a value, or exactly nine digits),
 # written so Python, PostgreSQL and GX's SQLite REGEXP read it alike (no \b, no \d).
-SSN_REGEX = r"(^|[^0-9A-Za-z_])[0-9]{3}-[0-9]{2}-[0-9]{4}([^0-9A-Za-z_]|$)|^[ \t]*[0-9]{9}[ \t]*$"
+SSN_REGEX = r"(?:^|[^0-9A-Za-z_])[0-9]{3}-[0-9]{2}-[0-9]{4}(?:[^0-9A-Za-z_]|$)|^[ \t]*[0-9]{9}[ \t]*$"
 
 # Value ranges the data dictionary states; (min, max), None = open. All warnings: a steward looks.
 VALUE_RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {

@@ -561,15 +561,17 @@ def validate_target(target_url: str, schema_name: str | None, staging: Staging, 
         for name, entity in schema.entities.items():
             if name not in tables or name not in suites:
                 continue
+            columns = [c["name"] for c in inspect(engine).get_columns(name, schema=schema_name)]
+            target_sums = _target_checksums(engine, tables[name], columns, entity, hash_key)
+            reconcile[name] = _reconcile(_unified_checksums(staging, name, entity, hash_key), target_sums)
+            rows[name] = reconcile[name]["rows_target"]
+            if not rows[name] and not reconcile[name]["rows_unified"]:
+                continue  # an entity this run has no row of: nothing for the suite to look at
             asset = datasource.add_table_asset(name, table_name=name, schema_name=schema_name)
             batch = asset.add_batch_definition_whole_table("all").get_batch()
             suite_result = batch.validate(_gx_suite(context, suites[name], tables), result_format=RESULT_FORMAT)
-            columns = [c["name"] for c in inspect(engine).get_columns(name, schema=schema_name)]
-            target_sums = _target_checksums(engine, tables[name], columns, entity, hash_key)
-            rows[name] = sum(v["rows"] for v in target_sums.values())
             results[name] = sanitize_result(_with_row_counts(suite_result.to_json_dict(), rows[name]))
             staging.write_json(f"{VALIDATION_DIR}/target/{name}.json", results[name])
-            reconcile[name] = _reconcile(_unified_checksums(staging, name, entity, hash_key), target_sums)
     except SQLAlchemyError as err:
         raise SourceError(f"target {redact_url(url)} could not be validated ({type(err).__name__})") from err
     finally:

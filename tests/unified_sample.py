@@ -137,3 +137,33 @@ def written_text(root) -> dict[str, str]:
     root = Path(root)
     return {str(path.relative_to(root)): path.read_bytes().decode("utf-8", errors="replace")
             for path in root.rglob("*") if path.is_file()}
+
+
+def load_target(staging: Staging, url: str, schema_name: str | None = None) -> None:
+    """Create the entity tables (``build_metadata`` plus lineage, as the load stage does) and load the sample."""
+    from sqlalchemy import Column, String, create_engine, insert, text
+
+    from sis_migrate.schema import build_metadata
+    from sis_migrate.unify import LINEAGE
+
+    metadata = build_metadata(schema_name=schema_name)
+    schema = default_schema()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if schema_name:
+            connection.execute(text(f'CREATE SCHEMA "{schema_name}"'))
+        tables = []
+        for name in schema.entities:
+            table = metadata.tables[f"{schema_name}.{name}" if schema_name else name]
+            for lineage in LINEAGE:
+                table.append_column(Column(lineage, String(200), nullable=True))
+            tables.append(table)
+        metadata.create_all(connection, tables=tables)
+        for name in schema.entities:  # schema order: parents before children
+            table = metadata.tables[f"{schema_name}.{name}" if schema_name else name]
+            for path in staging.list(f"unified/{name}/"):
+                frame = staging.read_frame(path)
+                records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+                if records:
+                    connection.execute(insert(table), records)
+    engine.dispose()
