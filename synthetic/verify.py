@@ -132,7 +132,7 @@ def _consents(ctx: Context, world: SimWorld, older_day) -> tuple[pd.DataFrame, p
     people = np.flatnonzero(world.is_current)
     grade = world.grade[people]
     groups = [
-        (people[rng.random(len(people)) < 0.55], "TEXT_ALERTS"),
+        (people[rng.random(len(people)) < 0.85], "TEXT_ALERTS"),
         (people[(grade >= 10) & (rng.random(len(people)) < 0.35)], "SAFETY_MEETUP"),
         (people[(grade >= 8) & (rng.random(len(people)) < 0.06)], "REENGAGEMENT"),
     ]
