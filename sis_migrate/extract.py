@@ -19,7 +19,7 @@ from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import Column, System
 from sis_migrate.locations import redact_url
 from sis_migrate.progress import Progress
-from sis_migrate.staging import StagedFile, Staging
+from sis_migrate.staging import Staging
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,10 +35,12 @@ class ExtractResult:
     columns: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
     source_file: str | None = None  # Verify: the export file read
+    scrubbed: dict[str, int] = field(default_factory=dict)  # tier 2: SSN-shaped values emptied, per column
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"system": self.system, "table": self.table, "rows": self.rows, "columns": self.columns,
-                "files": self.files, "source_file": self.source_file}
+    def add_scrubbed(self, counts: dict[str, int]) -> None:
+        for column, count in counts.items():
+            if count:
+                self.scrubbed[column] = self.scrubbed.get(column, 0) + count
 
 
 def staged_prefix(system: str, table: str) -> str:
@@ -102,19 +104,50 @@ def _typed_array(values: list[Any], column: Column, system: System, keys: list[s
 
 
 def _parse_datetimes(text: pa.Array, fmt: str | None) -> pa.Array:
+    """Parse dates (or date-times) strictly: a value must print back as it was written.
+
+    Arrow's strptime rolls an impossible day over ('2008-02-30' becomes March 1st); the
+    round trip turns such a value into NULL, which the caller reports as not a valid date.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if fmt:
-        return pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-    first = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    date_only = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    return pc.if_else(pc.is_null(first), date_only, first).cast(pa.timestamp("s"))
+    formats = [fmt] if fmt else ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
+    parsed = pa.nulls(len(text), pa.timestamp("s"))
+    for each in formats:
+        attempt = pc.strptime(text, format=each, unit="s", error_is_null=True)
+        faithful = pc.equal(pc.strftime(attempt, format=each), text)
+        parsed = pc.if_else(pc.and_(pc.is_null(parsed), pc.fill_null(faithful, False)), attempt, parsed)
+    return parsed
 
 
 def _row_keys(rows: list[tuple], columns: list[str], table: legacy.Table) -> list[str]:
     positions = [columns.index(k) for k in table.key if k in columns]
     return [",".join(f"{columns[p]}={row[p]}" for p in positions) for row in rows]
+
+
+def scrub_tier2(arrow_table: pa.Table, table: legacy.Table) -> tuple[pa.Table, dict[str, int]]:
+    """Empty SSN-shaped values in every non-key text column before anything is staged (tier 2).
+
+    The policy removes such a value from the row and lets the row migrate; doing it here, and not
+    later, keeps the value out of the staging area too. Counted per column, never shown.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from transforms.scrub import ssn_shaped
+
+    counts: dict[str, int] = {}
+    for name in arrow_table.column_names:
+        if name in table.key or not pa.types.is_string(arrow_table.schema.field(name).type):
+            continue
+        column = arrow_table.column(name)
+        found = pa.array(ssn_shaped(column.to_pandas()).to_numpy(), pa.bool_())
+        counts[name] = int(pc.sum(found).as_py() or 0)
+        if counts[name]:
+            cleared = pc.if_else(found, pa.scalar(None, pa.string()), column.combine_chunks())
+            arrow_table = arrow_table.set_column(arrow_table.column_names.index(name), name, cleared)
+    return arrow_table, counts
 
 
 def rows_to_arrow(rows: list[tuple], columns: list[str], table: legacy.Table) -> pa.Table:
@@ -170,7 +203,9 @@ def extract_relational(url: str, system: System, table_name: str, staging: Stagi
             query = build_extract_query(system, table_name, engine.dialect.name)
             streamed = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows).execute(query)
             for part, rows in enumerate(streamed.partitions(chunk_rows)):
-                arrow_table = rows_to_arrow([tuple(row) for row in rows], columns, table)
+                arrow_table, scrubbed = scrub_tier2(rows_to_arrow([tuple(row) for row in rows], columns, table),
+                                                    table)
+                result.add_scrubbed(scrubbed)
                 staged = staging.write_arrow(f"{staged_prefix(system.value, table_name)}part-{part:05d}.parquet",
                                              arrow_table)
                 result.files.append(staged.as_dict())
@@ -220,8 +255,10 @@ def extract_verify(location: str, table_name: str, staging: Staging,
     for part, start in enumerate(range(0, max(len(frame), 1), chunk_rows)):
         chunk = frame.iloc[start:start + chunk_rows]
         arrays = [pa.array(chunk[name].tolist(), pa.string()) for name in columns]
+        arrow_table, scrubbed = scrub_tier2(pa.Table.from_arrays(arrays, names=columns), table)
+        result.add_scrubbed(scrubbed)
         staged = staging.write_arrow(f"{staged_prefix(System.VERIFY.value, table_name)}part-{part:05d}.parquet",
-                                     pa.Table.from_arrays(arrays, names=columns))
+                                     arrow_table)
         result.files.append(staged.as_dict())
         result.rows += len(chunk)
         if progress:
@@ -237,6 +274,3 @@ def extract_table(locations, system: System | str, table_name: str, staging: Sta
         return extract_verify(locations.verify, table_name, staging, chunk_rows, progress)
     return extract_relational(locations.url(system), system, table_name, staging, chunk_rows, progress)
 
-
-def staged_file_records(results: list[ExtractResult]) -> list[StagedFile]:
-    return [StagedFile(**f) for r in results for f in r.files]

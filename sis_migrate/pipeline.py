@@ -90,7 +90,7 @@ def extract(cfg: RunConfig, table: dict[str, str]) -> dict[str, Any]:
     result = extract_table(cfg.locations(), table["system"], table["table"], _staging(cfg), cfg.chunk_rows, progress)
     progress.done()
     return {"system": result.system, "table": result.table, "rows": result.rows, "columns": result.columns,
-            "files": result.files, "source_file": result.source_file}
+            "files": result.files, "source_file": result.source_file, "scrubbed": result.scrubbed}
 
 
 def config_hash() -> str:
@@ -107,7 +107,7 @@ def config_hash() -> str:
 def stage(cfg: RunConfig, extracted: list[dict[str, Any]]) -> dict[str, Any]:
     """Write the run manifest: rows, columns and SHA-256 of every staged file, and the config hash."""
     tables = {_qualified(r["system"], r["table"]): {key: r[key] for key in ("rows", "columns", "files",
-                                                                             "source_file")}
+                                                                             "source_file", "scrubbed")}
               for r in sorted(extracted, key=lambda r: (r["system"], r["table"]))}
     missing = sorted({_qualified(t.system, t.name) for t in legacy.TABLES.values()} - set(tables))
     if missing:
@@ -232,6 +232,16 @@ def _add_accounting(total: dict[str, Any] | None, part: dict[str, Any]) -> dict[
     return total
 
 
+def _with_extract_fixes(accounting: dict[str, Any], staging: Staging, name: str) -> dict[str, Any]:
+    """Tier-2 values were emptied at extract (so they were never staged): count them with the fixes."""
+    scrubbed = staging.read_json("manifest.json")["tables"][name]["scrubbed"]
+    for column, count in scrubbed.items():
+        key = f"ssn_scrubbed:{column}"
+        accounting["fixes"][key] = accounting["fixes"].get(key, 0) + count
+    accounting["fixes"] = dict(sorted(accounting["fixes"].items()))
+    return accounting
+
+
 def _primary_entity(specs, extra_entities: set[str], schema) -> str:
     """The entity whose rows stand one-to-one for the table's kept rows (what 'loaded' counts)."""
     for spec in specs:
@@ -259,7 +269,7 @@ def transform_core(cfg: RunConfig, staged: dict[str, Any]) -> list[dict[str, str
         remember(result, specs, ctx)
         _after_core_table(table_name, result, ctx)
         _write_result(staging, result, ctx, table, 0, cfg.run_id)
-        accounting = result.accounting()
+        accounting = _with_extract_fixes(result.accounting(), staging, _qualified(system, table_name))
         accounting["primary_entity"] = _primary_entity(specs, _extra_entities(table_name), ctx.schema)
         staging.write_json(f"accounting/{_qualified(system, table_name)}.json", accounting)
         _log_table(table_name, accounting, time.perf_counter() - started)
@@ -340,6 +350,7 @@ def transform_facts(cfg: RunConfig, table: dict[str, str]) -> dict[str, Any]:
         accounting = _add_accounting(accounting, result.accounting())
         progress.add(len(raw))
     progress.done()
+    accounting = _with_extract_fixes(accounting, staging, name)
     accounting["primary_entity"] = _primary_entity(specs, set(), ctx.schema)
     staging.write_json(f"accounting/{name}.json", accounting)
     return {"table": name, "rows_in": accounting["rows_in"], "loaded": accounting["loaded"],

@@ -1,0 +1,53 @@
+"""Extract: only mapped columns, tier-2 values emptied before staging, a bad value named by its row key."""
+
+import sqlite3
+
+import pytest
+
+from sis_migrate.errors import RowDataError
+from sis_migrate.extract import extract_relational
+from sis_migrate.legacy import System, table
+from sis_migrate.mapping import default_deny_list
+from sis_migrate.staging import Staging
+from synthetic.ddl import system_metadata
+
+
+def _sim_file(tmp_path, rows):
+    path = tmp_path / "sim.sqlite"
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{path}")
+    system_metadata(System.SIM).create_all(engine)
+    engine.dispose()
+    columns = table("sim", "SIM_STUDENT").column_names
+    with sqlite3.connect(path) as conn:
+        for row in rows:
+            values = [row.get(name) for name in columns]
+            conn.execute(f'INSERT INTO "SIM_STUDENT" VALUES ({", ".join("?" for _ in columns)})', values)
+    return f"sqlite:///{path}"
+
+
+def _student(student_id, **values):
+    return {"STUDENT_ID": student_id, "LAST_NM": "Nowak", "FIRST_NM": "Ana", "BIRTH_DT": "2008-05-01",
+            "SSN": "912-34-5678", "MEDICAL_NOTES": "asthma", "BIRTH_CITY": "Chicago", **values}
+
+
+def test_denied_columns_never_leave_and_ssn_shaped_values_are_emptied(tmp_path):
+    url = _sim_file(tmp_path, [_student(10000001, STATE_ID="912-34-5678"), _student(10000002, STATE_ID="912345678"),
+                               _student(10000003, STATE_ID="1234567890")])
+    staging = Staging(str(tmp_path / "staging"), "run")
+    result = extract_relational(url, System.SIM, "SIM_STUDENT", staging)
+    assert result.rows == 3 and result.scrubbed == {"STATE_ID": 2}
+    frame = staging.read_frame(result.files[0]["path"])
+    denied = {e.column for e in default_deny_list().columns_of("sim", "SIM_STUDENT").values()}
+    assert denied and not denied & set(frame.columns)
+    assert frame["STATE_ID"].isna().tolist() == [True, True, False]
+    assert frame["STATE_ID"].iloc[2] == "1234567890"
+    assert frame["BIRTH_DT"].astype(str).tolist() == ["2008-05-01"] * 3
+
+
+def test_a_value_that_is_not_its_type_names_system_table_column_and_row(tmp_path):
+    url = _sim_file(tmp_path, [_student(10000001), _student(10000002, BIRTH_DT="2008-02-30")])
+    with pytest.raises(RowDataError) as raised:
+        extract_relational(url, System.SIM, "SIM_STUDENT", Staging(str(tmp_path / "staging"), "run"))
+    assert str(raised.value) == "sim.SIM_STUDENT.BIRTH_DT at row STUDENT_ID=10000002: not a valid DATE"
