@@ -11,7 +11,9 @@ import numpy as np
 from synthetic.calendar import SchoolCalendar, parse_school_year
 from synthetic.canary import marker_for
 from synthetic.manifest import ManifestBuilder
-from synthetic.vocab import NamePool, build_name_pools, build_word_pool
+from synthetic.vocab import GRADE_LABELS, NamePool, build_name_pools, build_word_pool
+
+MIN_STUDENTS = len(GRADE_LABELS)
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,8 @@ class SynthSpec:
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        if self.students < 1:
-            raise ValueError("students must be at least 1")
+        if self.students < MIN_STUDENTS:
+            raise ValueError(f"students must be at least {MIN_STUDENTS}, one per grade PK-12")
         parse_school_year(self.school_year)
         calendar = SchoolCalendar.for_year(self.school_year)
         if not (calendar.start + timedelta(days=14) <= self.export_day <= calendar.end):

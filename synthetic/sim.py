@@ -348,7 +348,9 @@ def _student_frame(ctx, world: SimWorld, rng, *, sex, first, middle, last, last_
     ssn[has_ssn] = all_ssn[: int(has_ssn.sum())]
     medical = np.where(rng.random(persons) < 0.15, choice(rng, with_marker(MEDICAL_NOTES, ctx.marker), persons), None)
 
-    state_id = int_str(1_000_000_000 + np.cumsum(rng.integers(1, 20_000, persons + len(dup_originals))))
+    # Real STATE_IDs stay below 1,900,000,000, so no 9-digit tail of one ever equals a 9xx SSN canary.
+    max_gap = max(2, 890_000_000 // (persons + len(dup_originals)))
+    state_id = int_str(1_000_000_000 + np.cumsum(rng.integers(1, max_gap, persons + len(dup_originals))))
     state_id = state_id[rng.permutation(len(state_id))]
     dup_state_ids, state_id = state_id[persons:], state_id[:persons].copy()
     typed_ssn = all_ssn[int(has_ssn.sum()):]

@@ -148,9 +148,15 @@ def _consents(ctx: Context, world: SimWorld, older_day) -> tuple[pd.DataFrame, p
     reengage = rng.random(n_band) < 0.3
     band_person[reengage] = young_reengage[rng.integers(0, len(young_reengage), int(reengage.sum()))]
     band_type[reengage] = "REENGAGEMENT"
-    person = np.concatenate([person, band_person])
-    ctype = np.concatenate([ctype, band_type])
-    is_band = np.arange(len(person)) >= n_clean
+    # Missing principal signature: SAFETY_MEETUP consents of high schoolers the principal never signed.
+    n_missing = planted_count(RATES["consent_missing_principal_signature"],
+                              max(1, int((ctype == "SAFETY_MEETUP").sum())))
+    high_school = people[grade >= 10]
+    missing_person = high_school[rng.integers(0, len(high_school), n_missing)]
+    person = np.concatenate([person, band_person, missing_person])
+    ctype = np.concatenate([ctype, band_type, np.full(n_missing, "SAFETY_MEETUP", dtype=object)])
+    is_band = (np.arange(len(person)) >= n_clean) & (np.arange(len(person)) < n_clean + n_band)
+    missing_rows = np.arange(n_clean + n_band, len(person))
     n = len(person)
 
     entry = np.maximum(world.cur_entry[person], start)
@@ -163,7 +169,7 @@ def _consents(ctx: Context, world: SimWorld, older_day) -> tuple[pd.DataFrame, p
     school_yr = np.full(n, ctx.calendar.school_year, dtype=object)
     revoked = np.full(n, NAT)
 
-    used = is_band.copy()
+    used = np.arange(n) >= n_clean
     revoked_rows = pick(rng, ~used, planted_count(RATES["consent_revoked"], n_clean))
     used[revoked_rows] = True
     revoked[revoked_rows] = np.minimum(parent_signed[revoked_rows] + days(rng.integers(5, 60, len(revoked_rows))),
@@ -175,9 +181,6 @@ def _consents(ctx: Context, world: SimWorld, older_day) -> tuple[pd.DataFrame, p
     parent_signed[wrong_rows] = d64(ctx.prior.start) + days(rng.integers(0, 200, len(wrong_rows)))
     principal[wrong_rows] = np.where(ctype[wrong_rows] == "SAFETY_MEETUP", parent_signed[wrong_rows] + 3,
                                      principal[wrong_rows])
-    safety = (ctype == "SAFETY_MEETUP") & ~used
-    missing_rows = pick(rng, safety, planted_count(RATES["consent_missing_principal_signature"],
-                                                   int((ctype[:n_clean] == "SAFETY_MEETUP").sum())))
     principal[missing_rows] = NAT
 
     order = np.lexsort((world.student_id[person], parent_signed))

@@ -183,3 +183,13 @@ def test_manifest_only_after_chunks_are_exhausted():
     district = District(SynthSpec(students=200, seed=1))
     with pytest.raises(RuntimeError):
         district.manifest()
+
+
+@pytest.mark.parametrize("students", [14, 30])
+def test_the_smallest_districts_still_plant_every_anomaly(students):
+    _, manifest = collect(SynthSpec(students=students, seed=5))
+    counts = {(a["code"], a["table"], a["column"]): a["count"] for a in manifest["anomalies"]}
+    assert len({code for code, _, _ in counts}) == 15
+    assert all(count >= 1 for count in counts.values()), counts
+    with pytest.raises(ValueError):
+        SynthSpec(students=13, seed=5)
