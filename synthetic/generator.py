@@ -60,8 +60,10 @@ class District:
     def chunks(self) -> Iterator[TableChunk]:
         ctx = Context(self.spec)
         world = build_sim(ctx)
-        for name in ("SIM_SCHOOL", "SIM_STUDENT", "SIM_GUARDIAN", "SIM_ENROLLMENT", "SIM_INCIDENT"):
-            yield from _split(ctx, legacy_table(System.SIM, name), world.frames.pop(name))
+        while world.frames:
+            name, make_frame = next(iter(world.frames.items()))
+            del world.frames[name]
+            yield from _split(ctx, legacy_table(System.SIM, name), make_frame())
 
         catalog = build_catalog(ctx)
         yield from _split(ctx, legacy_table(System.CIM, "cim_course"), catalog.frame)

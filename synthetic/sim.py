@@ -6,6 +6,7 @@ what the other systems need (who is enrolled where, in which grade, since when).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -59,7 +60,7 @@ class SimWorld:
     address: np.ndarray         # 'street' per person (family address)
     city: np.ndarray
     zip5: np.ndarray
-    frames: dict[str, pd.DataFrame]
+    frames: dict[str, Callable[[], pd.DataFrame]]  # SIM tables in build order, each made when called
     ssn_canaries: list[str] = field(default_factory=list)       # values planted in SIM_STUDENT.SSN
     state_id_canaries: list[str] = field(default_factory=list)  # SSNs typed into STATE_ID
 
@@ -285,17 +286,19 @@ def build_sim(ctx: Context) -> SimWorld:
         cur_school=np.full(persons, -1), cur_entry=np.full(persons, NAT), pool=pool, ell=ell, sped=sped,
         ability=ability, prior_school=np.full(persons, -1), first_guardian_last=np.empty(persons, dtype=object),
         first_guardian_first=np.empty(persons, dtype=object), address=fam_street[family], city=fam_city[family],
-        zip5=fam_zip[family], frames={"SIM_SCHOOL": school_frame},
+        zip5=fam_zip[family], frames={"SIM_SCHOOL": lambda: school_frame},
     )
     enrollment = _build_enrollment(ctx, world, prior_grade, graduated)
-    world.frames["SIM_ENROLLMENT"] = enrollment
-    world.frames["SIM_STUDENT"] = _student_frame(
+    home_phone = np.where(fam_has_home_phone, fam_phone, -1)
+    # Built when asked for, one at a time, so a consumer that writes and drops each keeps memory low.
+    world.frames["SIM_ENROLLMENT"] = lambda: enrollment
+    world.frames["SIM_STUDENT"] = lambda: _student_frame(
         ctx, world, rng, sex=sex, first=first, middle=middle, last=last, last_typed=last_typed, birth=birth,
-        lang=lang, fam_phone=np.where(fam_has_home_phone, fam_phone, -1)[family], dup_originals=dup_originals,
-        sentinel_birth=sentinel_birth, ssn_state=ssn_state)
-    world.frames["SIM_GUARDIAN"] = _guardian_frame(ctx, world, family, fam_pool, fam_last, fam_lang,
-                                                   np.where(fam_has_home_phone, fam_phone, -1))
-    world.frames["SIM_INCIDENT"] = _incident_frame(ctx, world)
+        lang=lang, fam_phone=home_phone[family], dup_originals=dup_originals, sentinel_birth=sentinel_birth,
+        ssn_state=ssn_state)
+    world.frames["SIM_GUARDIAN"] = lambda: _guardian_frame(ctx, world, family, fam_pool, fam_last, fam_lang,
+                                                           home_phone)
+    world.frames["SIM_INCIDENT"] = lambda: _incident_frame(ctx, world)
     return world
 
 
