@@ -12,6 +12,7 @@ stores anything) stops the extract with an error naming system, table, column an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sis_migrate import legacy
@@ -89,6 +90,8 @@ def _typed_array(values: list[Any], column: Column, system: System, keys: list[s
             return parsed.cast(target)
     if pa.types.is_string(target):
         values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
+    elif pa.types.is_floating(target):  # MariaDB and PostgreSQL hand DECIMAL over as Decimal
+        values = [float(v) if isinstance(v, Decimal) else v for v in values]
     elif pa.types.is_boolean(target):
         values = [_TRUTH.get(v, v) if isinstance(v, int | bytes | str) else v for v in values]
     try:
@@ -172,12 +175,8 @@ def _read_only_engine(url: str):
         ro_url = parsed.set(database=f"file:{database}?mode=ro", query={"uri": "true"})
         return create_engine(ro_url)
     engine = create_engine(url, pool_pre_ping=True)
-
-    @event.listens_for(engine, "begin")
-    def _read_only(conn):  # every transaction this engine starts is read-only
-        if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-
+    if engine.dialect.name == "postgresql":  # psycopg opens every transaction READ ONLY
+        return engine.execution_options(postgresql_readonly=True)
     if engine.dialect.name in {"mysql", "mariadb"}:
         @event.listens_for(engine, "connect")
         def _session_read_only(dbapi_conn, _record):

@@ -51,3 +51,21 @@ def test_a_value_that_is_not_its_type_names_system_table_column_and_row(tmp_path
     with pytest.raises(RowDataError) as raised:
         extract_relational(url, System.SIM, "SIM_STUDENT", Staging(str(tmp_path / "staging"), "run"))
     assert str(raised.value) == "sim.SIM_STUDENT.BIRTH_DT at row STUDENT_ID=10000002: not a valid DATE"
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+@pytest.mark.parametrize("server", ["pg_url", "mariadb_url"])
+def test_extract_connections_cannot_write(server, request):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from sis_migrate.extract import _read_only_engine
+
+    engine = _read_only_engine(request.getfixturevalue(server))
+    try:
+        with pytest.raises(DBAPIError, match="(?i)read.only"):
+            with engine.begin() as conn:
+                conn.execute(text("CREATE TABLE written_by_extract (i INT)"))
+    finally:
+        engine.dispose()
