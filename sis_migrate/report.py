@@ -237,6 +237,29 @@ def write_report(staging: Staging, previous_staging: Staging | None = None) -> d
             "previous_run_id": (report["change"] or {}).get("previous_run_id")}
 
 
+def planted_mismatches(report: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    """Where a synthetic district's ground truth and the report disagree: one line per planted class.
+
+    ``manifest`` is the generator's manifest: ``anomalies`` (code, system, table, column, count) and
+    ``consequences`` ({code: {system.table: count}}). A quarantine or merge is counted per legacy
+    table, a fix per table and column, as the report shows them. Empty when every class matches.
+    """
+    expected: dict[tuple[str, str], int] = {}
+    for anomaly in manifest.get("anomalies", []):
+        where = f"{anomaly['system']}.{anomaly['table']}"
+        known = REASONS.get(anomaly["code"])
+        if known and known.disposition.value == "fix" and anomaly.get("column"):
+            where = f"{where}.{anomaly['column']}"
+        expected[(anomaly["code"], where)] = expected.get((anomaly["code"], where), 0) + anomaly["count"]
+    for code, tables in (manifest.get("consequences") or {}).items():
+        for where, count in tables.items():
+            expected[(code, where)] = expected.get((code, where), 0) + count
+    reported = {(entry["reason"], where): count
+                for entry in report["reasons"] for where, count in entry["tables"].items()}
+    return [f"{code} in {where}: planted {count:,}, reported {reported.get((code, where), 0):,}"
+            for (code, where), count in sorted(expected.items()) if reported.get((code, where), 0) != count]
+
+
 # --- HTML ----------------------------------------------------------------------------------------
 
 CSS = """

@@ -631,11 +631,13 @@ def build_data_docs(staging: Staging, suites: dict | None = None) -> str:
             context.suites.add(gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"],
                                                    meta=suite.get("meta", {})))
         for point, entity, stored in _stored_results(staging):
-            result = ExpectationSuiteValidationResult(**sanitize_result(stored))
+            run_id = RunIdentifier(run_name=f"{staging.run_id}.{point}")
+            clean = sanitize_result(stored)
+            clean["meta"]["run_id"] = run_id
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=stored["suite_name"]),
-                run_id=RunIdentifier(run_name=f"{staging.run_id}.{point}"), batch_identifier=f"{point}.{entity}")
-            context.validation_results_store.set(key, result)
+                run_id=run_id, batch_identifier=f"{point}.{entity}")
+            context.validation_results_store.set(key, ExpectationSuiteValidationResult(**clean))
         sites = context.build_data_docs()
         site_root = Path(sites["local_site"].removeprefix("file://")).parent
         staging.clear("report/data_docs")

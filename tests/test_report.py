@@ -101,6 +101,22 @@ def test_worklist_is_restricted_and_neutralises_formulas(two_runs):
         ("SIM_ENROLLMENT", "ENROLL_ID", "'" + FORMULA_VALUE, "invalid_grade_level", "GRADE_LVL_CD", SCHOOLS[1])]
 
 
+def test_planted_anomalies_are_compared_with_what_the_report_shows(two_runs):
+    _, current = two_runs
+    built = report.build_report(current)
+    truth = {"anomalies": [
+        {"code": "leave_before_entry", "system": "sim", "table": "SIM_ENROLLMENT", "column": "LEAVE_DT", "count": 1},
+        {"code": "duplicate_student", "system": "sim", "table": "SIM_STUDENT", "column": None, "count": 1},
+        {"code": "ssn_scrubbed", "system": "sim", "table": "SIM_STUDENT", "column": "STATE_ID", "count": 1}],
+        "consequences": {"invalid_grade_level": {"sim.SIM_ENROLLMENT": 1}}}
+    assert report.planted_mismatches(built, truth) == []
+    truth["anomalies"][0]["count"] = 3
+    truth["consequences"]["depends_on_quarantined"] = {"gradebook.Score": 5}
+    assert report.planted_mismatches(built, truth) == [
+        "depends_on_quarantined in gradebook.Score: planted 5, reported 0",
+        "leave_before_entry in sim.SIM_ENROLLMENT: planted 3, reported 1"]
+
+
 @pytest.mark.parametrize("value, expected", [
     ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1+1", "'+1+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("S12345678", "S12345678"), ("", ""), (None, ""), (12, "12")])
