@@ -56,6 +56,7 @@ ALL_SCHOOLS = "(all)"
 DEFAULT_HASH_KEY = "rehearsal-report-key"
 BATCH_ROWS = 1_000_000
 VALIDATION_DIR = "validation"
+ROWS_META = "sis_rows"  # rows a stored result covers, kept in its meta
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -230,6 +231,34 @@ def _with_statistics(suite_result: dict[str, Any]) -> dict[str, Any]:
 
 # --- staged legacy data: profile ----------------------------------------------------------------
 
+class _DistinctHashes:
+    """Exact distinct count of a column seen part by part, holding 64-bit hashes rather than values.
+
+    Each part's unique hashes are kept until they outgrow the last compacted set, then merged:
+    memory stays near 8 bytes per distinct value and the merging cost is amortised.
+    """
+
+    def __init__(self) -> None:
+        self._merged = np.empty(0, dtype=np.uint64)
+        self._pending: list[np.ndarray] = []
+        self._pending_size = 0
+
+    def add(self, values: pd.Series) -> None:
+        hashed = np.unique(pd.util.hash_pandas_object(values, index=False).to_numpy())
+        self._pending.append(hashed)
+        self._pending_size += len(hashed)
+        if self._pending_size > max(len(self._merged), 1_000_000):
+            self._compact()
+
+    def _compact(self) -> None:
+        self._merged = np.unique(np.concatenate([self._merged, *self._pending]))
+        self._pending, self._pending_size = [], 0
+
+    def count(self) -> int:
+        self._compact()
+        return len(self._merged)
+
+
 def profile_staged(staging: Staging) -> dict[str, Any]:
     """Rows, null share and distinct count per column of each staged legacy table; no value leaves.
 
@@ -245,12 +274,11 @@ def profile_staged(staging: Staging) -> dict[str, Any]:
             rows += len(frame)
             for column in frame.columns:
                 nulls[column] = nulls.get(column, 0) + int(frame[column].isna().sum())
-                hashed = pd.util.hash_pandas_object(frame[column].dropna(), index=False).to_numpy()
-                distinct.setdefault(column, set()).update(np.unique(hashed).tolist())
+                distinct.setdefault(column, _DistinctHashes()).add(frame[column].dropna())
         profile = {"table": name, "rows": rows, "manifest_rows": entry.get("rows"),
                    "rows_match": entry.get("rows") is None or entry.get("rows") == rows,
                    "columns": {column: {"null_share": round(nulls[column] / rows, 6) if rows else 0.0,
-                                        "distinct": len(distinct[column])} for column in nulls}}
+                                        "distinct": distinct[column].count()} for column in nulls}}
         staging.write_json(f"{VALIDATION_DIR}/profile/{name}.json", profile)
         tables[name] = {"rows": rows, "manifest_rows": profile["manifest_rows"], "rows_match": profile["rows_match"],
                         "columns": len(nulls)}
@@ -376,48 +404,75 @@ def _global_duplicates(staging: Staging, paths: list[str], key: list[str]) -> in
 
 
 def validate_unified(staging: Staging, schema: UnifiedSchema | None = None, suites: dict | None = None,
-                     batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
-    """Run every entity's suite on the unified Parquet; write results under ``validation/unified/``.
+                     batch_rows: int = BATCH_ROWS, entities: Iterable[str] | None = None) -> dict[str, Any]:
+    """Run the entities' suites on the unified Parquet; write one result per entity under ``validation/unified/``.
 
-    Returns the summary (also written as ``validation/unified/summary.json``): success means no
-    blocking failure; failures are listed blocking first with counts and percentages.
+    With ``entities`` None every entity is validated and the summary is also written as
+    ``validation/unified/summary.json``; success means no blocking failure, and failures are listed
+    blocking first with counts and percentages. Parallel tasks pass their own ``entities`` (each
+    call has its own ephemeral context), get that part's summary back, and one task then calls
+    :func:`gather_results` to write the run's summary.
     """
     schema = schema or default_schema()
     suites = suites or load_suites()
+    wanted = list(schema.entities) if entities is None else list(entities)
+    unknown = [name for name in wanted if name not in schema.entities]
+    if unknown:
+        raise ConfigurationError(f"validate_unified: the unified schema has no entity {', '.join(unknown)}")
     context = _ephemeral_context()
     datasource = context.data_sources.add_pandas("unified")
     parents = _Parents(staging, schema)
-    results, rows = {}, {}
-    for name, entity in schema.entities.items():
+    results = {}
+    for name in wanted:
         paths = _parts(staging, name)
         if not paths or name not in suites:
             continue
-        suite = suites[name]
-        gx_suite = _gx_suite(context, suite, tables=None)
-        batch_definition = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
-        frames: Iterable[pd.DataFrame] = _read_entity_frames(staging, paths)
-        if entity.deduplicate:  # many legacy rows, one entity row per key: validate what will load
-            whole = pd.concat(list(frames), ignore_index=True)
-            frames = [whole.drop_duplicates(list(entity.field_names)).reset_index(drop=True)]
-        rules = [e for e in suite["expectations"] if e["type"] == ROWS_RULE]
-        batch_results, rule_counts, total = [], [0] * len(rules), 0
-        for frame in _batches(frames, batch_rows):
-            total += len(frame)
-            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            batch_results.append(batch.validate(gx_suite, result_format=RESULT_FORMAT).to_json_dict())
-            for position, rule in enumerate(rules):
-                rule_counts[position] += evaluate_rule(rule["meta"]["spec"], frame, parents)
-        merged = _merge_results(batch_results)
-        if len(batch_results) > 1 and not entity.deduplicate:
-            _recount_uniqueness(merged, staging, paths, list(entity.natural_key))
-        merged["results"] += [_rule_result(rule, total, count, "pandas") for rule, count in zip(rules, rule_counts,
-                                                                                               strict=True)]
-        results[name] = sanitize_result(_with_statistics(merged))
-        rows[name] = total
+        results[name] = _validate_entity(staging, schema.entity(name), suites[name], paths, context, datasource,
+                                         parents, batch_rows)
         staging.write_json(f"{VALIDATION_DIR}/unified/{name}.json", results[name])
-    summary = summarize("unified", results, rows)
-    staging.write_json(f"{VALIDATION_DIR}/unified/summary.json", summary)
+    summary = summarize("unified", results, {name: _rows_of(result) for name, result in results.items()})
+    if entities is None:
+        staging.write_json(f"{VALIDATION_DIR}/unified/summary.json", summary)
     return summary
+
+
+def gather_results(staging: Staging, point: str = "unified") -> dict[str, Any]:
+    """The summary of every stored result of a validation point, written as ``validation/<point>/summary.json``."""
+    results = {Path(path).stem: staging.read_json(path) for path in staging.list(f"{VALIDATION_DIR}/{point}/")
+               if path.endswith(".json") and Path(path).stem not in ("summary", "reconcile")}
+    summary = summarize(point, results, {name: _rows_of(result) for name, result in results.items()})
+    staging.write_json(f"{VALIDATION_DIR}/{point}/summary.json", summary)
+    return summary
+
+
+def _rows_of(suite_result: dict[str, Any]) -> int:
+    return int((suite_result.get("meta") or {}).get(ROWS_META, 0))
+
+
+def _validate_entity(staging: Staging, entity, suite: dict[str, Any], paths: list[str], context, datasource,
+                     parents: _Parents, batch_rows: int) -> dict[str, Any]:
+    name = suite["meta"]["entity"]
+    gx_suite = _gx_suite(context, suite, tables=None)
+    batch_definition = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
+    frames: Iterable[pd.DataFrame] = _read_entity_frames(staging, paths)
+    if entity.deduplicate:  # many legacy rows, one entity row per key: validate what will load
+        whole = pd.concat(list(frames), ignore_index=True)
+        frames = [whole.drop_duplicates(list(entity.field_names)).reset_index(drop=True)]
+    rules = [e for e in suite["expectations"] if e["type"] == ROWS_RULE]
+    batch_results, rule_counts, total = [], [0] * len(rules), 0
+    for frame in _batches(frames, batch_rows):
+        total += len(frame)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        batch_results.append(batch.validate(gx_suite, result_format=RESULT_FORMAT).to_json_dict())
+        for position, rule in enumerate(rules):
+            rule_counts[position] += evaluate_rule(rule["meta"]["spec"], frame, parents)
+    merged = _merge_results(batch_results)
+    if len(batch_results) > 1 and not entity.deduplicate:
+        _recount_uniqueness(merged, staging, paths, list(entity.natural_key))
+    merged["results"] += [_rule_result(rule, total, count, "pandas")
+                          for rule, count in zip(rules, rule_counts, strict=True)]
+    merged.setdefault("meta", {})[ROWS_META] = total
+    return sanitize_result(_with_statistics(merged))
 
 
 def _recount_uniqueness(merged: dict[str, Any], staging: Staging, paths: list[str], key: list[str]) -> None:
@@ -570,7 +625,9 @@ def validate_target(target_url: str, schema_name: str | None, staging: Staging, 
             asset = datasource.add_table_asset(name, table_name=name, schema_name=schema_name)
             batch = asset.add_batch_definition_whole_table("all").get_batch()
             suite_result = batch.validate(_gx_suite(context, suites[name], tables), result_format=RESULT_FORMAT)
-            results[name] = sanitize_result(_with_row_counts(suite_result.to_json_dict(), rows[name]))
+            checked = _with_row_counts(suite_result.to_json_dict(), rows[name])
+            checked.setdefault("meta", {})[ROWS_META] = rows[name]
+            results[name] = sanitize_result(checked)
             staging.write_json(f"{VALIDATION_DIR}/target/{name}.json", results[name])
     except SQLAlchemyError as err:
         raise SourceError(f"target {redact_url(url)} could not be validated ({type(err).__name__})") from err

@@ -48,6 +48,20 @@ def test_batches_are_summed_and_uniqueness_is_counted_across_batches(tmp_path):
     assert one_row_batches["entities"] == whole["entities"]
 
 
+def test_parallel_parts_gathered_equal_one_whole_validation(tmp_path):
+    staging = make_run(tmp_path, duplicate_student=True)
+    whole = validation.validate_unified(staging)
+    staging.clear("validation")
+    first = validation.validate_unified(staging, entities=["student", "school"])
+    assert set(first["entities"]) == {"student", "school"} and first["blocking_failures"] == 1
+    assert not (staging.root / "validation/unified/summary.json").exists()  # a part never writes the run's summary
+    validation.validate_unified(staging, entities=[e for e in whole["entities"] if e not in ("student", "school")])
+    assert validation.gather_results(staging) == whole
+    assert staging.read_json("validation/unified/summary.json") == whole
+    with pytest.raises(validation.ConfigurationError, match="no entity pupil"):
+        validation.validate_unified(staging, entities=["pupil"])
+
+
 def test_ssn_typed_into_a_text_field_is_blocking(tmp_path):
     summary = validation.validate_unified(make_run(tmp_path, ssn_in_state_id=True))
     assert _failures(summary)[("student", "tier2_ssn", "state_id")] == ("blocking", 1)
