@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -99,12 +100,15 @@ def _raised(info: dict[str, Any]) -> bool:
     return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
+_EXCEPTION_NAME = re.compile(r"\b((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Warning))\b")
+
+
 def _exception_types(info: dict[str, Any]) -> str:
     """The exception class names GX reports (e.g. ``OperationalError``), never their messages."""
-    messages = [info.get("exception_message")] + [v.get("exception_message") for v in info.values()
-                                                   if isinstance(v, dict)]
-    names = sorted({message.split(":", 1)[0].strip("( ").split(")")[0].rsplit(".", 1)[-1]
-                    for message in messages if isinstance(message, str) and message})
+    entries = [info, *(v for v in info.values() if isinstance(v, dict))]
+    texts = [entry.get(key) for entry in entries for key in ("exception_message", "exception_traceback")]
+    names = sorted({match.rsplit(".", 1)[-1] for text in texts if isinstance(text, str)
+                    for match in _EXCEPTION_NAME.findall(text)})
     return "error while computing the check: " + (", ".join(names) or "unknown")
 
 
