@@ -59,11 +59,14 @@ class DistrictWriter:
         self.verify_target = VerifyTarget(self.locations.verify)
         found = {target.where: target.existing_tables() for target in self.sql_targets.values()}
         found[self.verify_target.where] = self.verify_target.existing_files()
-        occupied = {where: names for where, names in found.items() if names}
+        occupied = []
+        for where, names in found.items():
+            if names:
+                kind = "export files" if where == self.verify_target.where else "legacy tables"
+                shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                occupied.append(f"{where} already holds {len(names)} {kind} ({shown})")
         if occupied and not replace:
-            details = "; ".join(f"{where} already holds {len(names)} legacy tables or files ({', '.join(names[:3])}"
-                                f"{', ...' if len(names) > 3 else ''})" for where, names in occupied.items())
-            raise ConfigurationError(f"{details}: pass --replace to overwrite")
+            raise ConfigurationError(f"{'; '.join(occupied)}: pass --replace to overwrite")
         for target in self.sql_targets.values():
             if found[target.where]:
                 target.clear(found[target.where])
