@@ -6,10 +6,14 @@ target, and tells the migration team what happened to every legacy row.
 
 `check_mappings` (closed world: every legacy column mapped, ignored or denied, before any row is
 read) → `extract` (one mapped task per legacy table; SQL names only mapped columns; chunked) →
-`stage` (run manifest: rows, columns, SHA-256 per file, hash of mappings and expectations) →
-`transform_core` and `transform_facts` (unified schema, quarantine with reasons, merges with
-survivor keys) → `validate` → `load` (fresh schema or SQLite file per run) → `reconcile` (rows in
-= loaded + merged + quarantined, per table and per school) → `report`.
+`stage` (run manifest: rows, columns, SHA-256 per file, hash of mappings and expectations; a
+value-free profile of each source) → `transform_core` and `transform_facts` (unified schema,
+quarantine with reasons, merges with survivor keys) → `derive` → `validate` (Great Expectations,
+one mapped task and context per batch of entities) → `gather_validation` (a blocking failure
+stops the run before anything loads) → `load` (fresh schema or SQLite file per run) →
+`reconcile` (rows in = loaded + merged + quarantined, per table and per school) →
+`validate_target` (the suites inside the target; counts and key checksums per school) →
+`report` (Data Docs, migration report, restricted steward worklist, summary).
 
 Sources are SQLAlchemy URLs or Airflow connection ids; empty means the embedded default
 (SQLite files and a Verify folder under `work/legacy`). Re-running a run label replaces its own
@@ -81,16 +85,22 @@ def sis_rehearsal():
         return pipeline.run_stage("transform_facts", params, table)
 
     @task
-    def derive(facts: list[dict], params=None) -> dict:
+    def derive(facts: list[dict], params=None) -> list[dict]:
         from sis_migrate import pipeline
 
         return pipeline.run_stage("derive", params, list(facts))
 
-    @task
-    def validate(derived: dict, params=None) -> dict:
+    @task(map_index_template="{{ batch['entities'][0] }} ...")
+    def validate(batch: dict, params=None) -> dict:
         from sis_migrate import pipeline
 
-        return pipeline.run_stage("validate", params, derived)
+        return pipeline.run_stage("validate", params, batch)
+
+    @task(retries=0)
+    def gather_validation(parts: list[dict], params=None) -> dict:
+        from sis_migrate import pipeline
+
+        return pipeline.run_stage("gather_validation", params, list(parts))
 
     @task
     def load(validated: dict, params=None) -> dict:
@@ -104,15 +114,22 @@ def sis_rehearsal():
 
         return pipeline.run_stage("reconcile", params, loaded)
 
-    @task
-    def report(reconciled: dict, params=None) -> dict:
+    @task(retries=0)
+    def validate_target(reconciled: dict, params=None) -> dict:
         from sis_migrate import pipeline
 
-        return pipeline.run_stage("report", params, reconciled)
+        return pipeline.run_stage("validate_target", params, reconciled)
+
+    @task
+    def report(validated: dict, params=None) -> dict:
+        from sis_migrate import pipeline
+
+        return pipeline.run_stage("report", params, validated)
 
     staged = stage(extract.expand(table=check_mappings()))
     facts = transform_facts.expand(table=transform_core(staged))
-    report(reconcile(load(validate(derive(facts)))))
+    checked = gather_validation(validate.expand(batch=derive(facts)))
+    report(validate_target(reconcile(load(checked))))
 
 
 sis_rehearsal()

@@ -51,10 +51,15 @@ FACT_TABLES: tuple[tuple[System, str], ...] = (
 # Entities whose keys the fact tables check their references against.
 FACT_PARENTS = ("student", "section", "gradebook_entry")
 CONFIG_DIRS = ("mappings", "expectations")
+VALIDATION_TASKS = 4
 
 
 class ReconciliationError(MigrationError):
     """Rows in differ from rows loaded + merged + quarantined for a table (and school)."""
+
+
+class ValidationFailed(ConfigurationError):
+    """A blocking expectation failed: the data, not the run, must change before go-live."""
 
 
 def _staging(cfg: RunConfig) -> Staging:
@@ -118,7 +123,11 @@ def stage(cfg: RunConfig, extracted: list[dict[str, Any]]) -> dict[str, Any]:
         "sources": {s.value: redact_url(cfg.locations().url(s)) for s in System},
         "target": redact_url(cfg.target_url()),
     }
-    _staging(cfg).write_json("manifest.json", manifest)
+    staging = _staging(cfg)
+    staging.write_json("manifest.json", manifest)
+    from sis_migrate.validation import profile_staged
+
+    profile_staged(staging)  # validation point 1: a value-free profile of each staged source table
     return {"manifest": "manifest.json", "rows": sum(t["rows"] for t in tables.values()), "tables": len(tables)}
 
 
@@ -387,23 +396,38 @@ def derive(cfg: RunConfig, facts: list[dict[str, Any]]) -> dict[str, Any]:
     ]).drop_duplicates(["namespace", "code_value"])
     descriptors = descriptors.assign(_source_table=pd.NA, _source_key=pd.NA, _source_school=pd.NA)
     staging.write_arrow("unified/descriptor/derived.parquet", _entity_arrow(descriptors, schema.entity("descriptor")))
-    return {"student_school_attendance_event": len(days), "descriptor": len(descriptors),
-            "facts": {f["table"]: f["rows_in"] for f in facts}}
+    print(f"[derive] {len(days):,} school attendance days, {len(descriptors):,} descriptors", flush=True)
+    return validation_batches(schema)
+
+
+def validation_batches(schema) -> list[dict[str, list[str]]]:
+    """The entities split into a few batches, one mapped validation task (one GX context) each."""
+    names = list(schema.entities)
+    return [{"entities": names[start::VALIDATION_TASKS]} for start in range(VALIDATION_TASKS)]
 
 
 # --- validate, load, reconcile, report ------------------------------------------------------------
 
-def validate(cfg: RunConfig, derived: dict[str, Any]) -> dict[str, Any]:
-    from sis_migrate.validation import profile_staged, validate_unified
+def validate(cfg: RunConfig, batch: dict[str, list[str]]) -> dict[str, Any]:
+    """Validation point 2, for some entities: their suites on the unified data, in this task's own GX context."""
+    from sis_migrate.validation import validate_unified
 
-    staging = _staging(cfg)
-    profile = profile_staged(staging)
-    summary = validate_unified(staging)
-    if summary.get("blocking_failures"):
-        raise ConfigurationError(f"validation: {summary['blocking_failures']} blocking expectation(s) failed; "
-                                 "see the validation report of this run")
-    return {"profiled_tables": len(profile.get("tables", profile)), "unified": {
-        key: summary[key] for key in ("blocking_failures", "warnings") if key in summary}}
+    summary = validate_unified(_staging(cfg), entities=batch["entities"])
+    return {"entities": len(batch["entities"]), "blocking_failures": summary["blocking_failures"],
+            "warning_failures": summary["warning_failures"]}
+
+
+def gather_validation(cfg: RunConfig, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of the unified validation; a blocking failure stops the run before anything loads."""
+    from sis_migrate.validation import gather_results
+
+    summary = gather_results(_staging(cfg), "unified")
+    if summary["blocking_failures"]:
+        failed = ", ".join(sorted({f"{f['entity']}.{f.get('column') or f['check']}" for f in summary["failures"]
+                                   if f["severity"] == "blocking"}))
+        raise ValidationFailed(f"{summary['blocking_failures']} blocking expectation(s) failed on the unified "
+                               f"data ({failed}); nothing was loaded. See report/data_docs of this run.")
+    return {"blocking_failures": 0, "warning_failures": summary["warning_failures"]}
 
 
 def target_metadata():
@@ -499,19 +523,40 @@ def reconcile(cfg: RunConfig, loaded: dict[str, Any]) -> dict[str, Any]:
             "rows_in": sum(t["rows_in"] for t in tables.values())}
 
 
-def report(cfg: RunConfig, reconciled: dict[str, Any]) -> dict[str, Any]:
-    from sis_migrate.summary import write_summary
+def validate_target(cfg: RunConfig, reconciled: dict[str, Any]) -> dict[str, Any]:
+    """Validation point 3: the suites run inside the target; counts and key checksums per school."""
+    from sis_migrate.load import Target
+    from sis_migrate.validation import validate_target as run_target_validation
 
-    return write_summary(_staging(cfg), cfg)
+    target = Target(cfg.target_url(), cfg.run_id)
+    summary = run_target_validation(target.url, target.schema, _staging(cfg), hash_key=cfg.hash_key)
+    if summary["blocking_failures"] or summary.get("unreconciled_entities"):
+        raise ValidationFailed(f"target validation: {summary['blocking_failures']} blocking failure(s), "
+                               f"unreconciled entities: {', '.join(summary.get('unreconciled_entities') or [])}")
+    return {"blocking_failures": 0, "warning_failures": summary["warning_failures"]}
+
+
+def report(cfg: RunConfig, validated: dict[str, Any]) -> dict[str, Any]:
+    """GX Data Docs, the migration report (HTML and JSON), the restricted steward worklist, the summary."""
+    from sis_migrate.report import write_report, write_worklist
+    from sis_migrate.summary import write_summary
+    from sis_migrate.validation import build_data_docs
+
+    staging = _staging(cfg)
+    docs = build_data_docs(staging)
+    written = write_report(staging)
+    write_worklist(staging)  # restricted: its location is in the summary, its content is never logged
+    return {**write_summary(staging, cfg), "report": written["html"], "data_docs": docs}
 
 
 STAGES: dict[str, Callable[..., Any]] = {
     "check_mappings": check_mappings, "extract": extract, "stage": stage, "transform_core": transform_core,
-    "transform_facts": transform_facts, "derive": derive, "validate": validate, "load": load,
-    "reconcile": reconcile, "report": report,
+    "transform_facts": transform_facts, "derive": derive, "validate": validate,
+    "gather_validation": gather_validation, "load": load, "reconcile": reconcile,
+    "validate_target": validate_target, "report": report,
 }
 # Errors no retry can fix: the task fails at once, with the message, instead of retrying.
-FATAL = (ConfigurationError, RowDataError, ReconciliationError)
+FATAL = (ConfigurationError, RowDataError, ReconciliationError)  # ValidationFailed is a ConfigurationError
 
 
 def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:

@@ -13,8 +13,8 @@ def test_dag_imports_without_errors_and_has_every_stage():
     assert bag.import_errors == {}
     dag = bag.dags["sis_rehearsal"]
     assert {t.task_id for t in dag.tasks} == {
-        "check_mappings", "extract", "stage", "transform_core", "transform_facts", "derive", "validate", "load",
-        "reconcile", "report"}
+        "check_mappings", "extract", "stage", "transform_core", "transform_facts", "derive", "validate",
+        "gather_validation", "load", "reconcile", "validate_target", "report"}
     assert dag.catchup is False and dag.schedule is None and "sis-migration" in dag.tags
     assert dag.doc_md and "closed world" in dag.doc_md
     assert dag.get_task("extract").retries == 2
