@@ -135,8 +135,11 @@ def _date_rules(name: str, entity: Entity) -> list[dict[str, Any]]:
                                 {"kind": "date_in_school_year", "date": date, "school_year": "school_year"}))
     if name in SECTION_SCHOOL_YEAR_DATES:
         date = SECTION_SCHOOL_YEAR_DATES[name]
-        query = (f"SELECT 1 FROM {{batch}} WHERE {date} IS NOT NULL AND section_id IN "
-                 f"(SELECT s.section_id FROM {{section}} s WHERE {_date_outside_year(date, 's.school_year')})")
+        # The parent's columns are renamed inside EXISTS so the row's own section_id is the outer
+        # one: an equality the database can hash-join, not a subquery re-run for every row.
+        query = (f"SELECT 1 FROM {{batch}} WHERE {date} IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                 f"(SELECT section_id AS parent_section_id, school_year AS parent_school_year FROM {{section}}) s "
+                 f"WHERE s.parent_section_id = section_id AND {_date_outside_year(date, 's.parent_school_year')})")
         rules.append(_rows_rule(query, f"{name}.{date} falls inside the school year of its section.",
                                 WARNING, "date_logic",
                                 {"kind": "date_in_parent_school_year", "date": date, "fields": ["section_id"],
@@ -144,11 +147,12 @@ def _date_rules(name: str, entity: Entity) -> list[dict[str, Any]]:
     if name == AGE_FOR_GRADE["entity"]:
         rule = AGE_FOR_GRADE
         grade = _grade_case(rule["grade"])
-        age = _age_sql(rule["date"], f"st.{rule['birth_date']}")
+        age = _age_sql(rule["date"], "st.parent_birth_date")
         query = (f"SELECT 1 FROM {{batch}} WHERE {rule['date']} IS NOT NULL AND {grade} IS NOT NULL "
-                 f"AND student_unique_id IN (SELECT st.student_unique_id FROM {{{rule['person']}}} st "
-                 f"WHERE st.{rule['birth_date']} IS NOT NULL AND {age} NOT BETWEEN {grade} + {rule['min_offset']} "
-                 f"AND {grade} + {rule['max_offset']})")
+                 f"AND EXISTS (SELECT 1 FROM (SELECT student_unique_id AS parent_student_unique_id, "
+                 f"{rule['birth_date']} AS parent_birth_date FROM {{{rule['person']}}}) st "
+                 f"WHERE st.parent_student_unique_id = student_unique_id AND st.parent_birth_date IS NOT NULL "
+                 f"AND {age} NOT BETWEEN {grade} + {rule['min_offset']} AND {grade} + {rule['max_offset']})")
         rules.append(_rows_rule(
             query, f"Age at {rule['date']} is between grade + {rule['min_offset']} and grade + "
                    f"{rule['max_offset']} years (birth date against grade level).", WARNING, "date_logic",

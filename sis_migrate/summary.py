@@ -39,7 +39,10 @@ def build_summary(staging: Staging, cfg: RunConfig) -> dict[str, Any]:
         "fixes": dict(sorted(fixes.items())),
         "seconds_per_stage": {stage: round(seconds, 2) for stage, seconds in timings.items()},
         "paths": {"staging": staging.uri, "target": Target(cfg.target_url(), cfg.run_id).describe(),
-                  "reports": f"{staging.uri}/report"},
+                  "reports": f"{staging.uri}/report",
+                  "migration report": f"{staging.uri}/report/report.html",
+                  "data docs": f"{staging.uri}/report/data_docs/index.html",
+                  "steward worklist (RESTRICTED)": f"{staging.uri}/report/restricted/steward_worklist.csv"},
     }
 
 
