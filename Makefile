@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: setup demo test lint bench airflow clean
+.PHONY: setup demo test lint chromium bench airflow clean
 
 setup: $(STAMP)
 
