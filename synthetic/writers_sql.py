@@ -9,10 +9,7 @@ Each dialect takes its bulk path, chunk by chunk (memory stays flat):
 - SQLite: ``executemany`` in one transaction per chunk, with journaling and syncing off: the file
   is written fresh by a generator, so a crash means regenerate, never recover.
 
-PostgreSQL and MariaDB read the same CSV text, built column-wise in Arrow (no Python loop per
-value): text is always quoted (inner quotes doubled), NULL is the bare word ``NULL``, so an empty
-string and NULL stay distinct; dates are ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS``,
-booleans ``1``/``0``.
+PostgreSQL and MariaDB read the same CSV text (``sis_migrate.copy_csv``); booleans go as ``1``/``0``.
 """
 
 from __future__ import annotations
@@ -29,12 +26,11 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sis_migrate import legacy
+from sis_migrate.copy_csv import NULL_TOKEN, csv_bytes
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import System
 from sis_migrate.locations import redact_url
 from synthetic.ddl import system_metadata
-
-_NULL_TOKEN = "NULL"
 
 
 def typed_arrays(frame: pd.DataFrame, table: legacy.Table) -> list[pa.Array]:
@@ -85,23 +81,6 @@ def _iso_text(series: pd.Series, column: legacy.Column) -> pa.Array:
         return pa.array(np.datetime_as_string(values, unit="D"), mask=np.isnat(values))
     text = pa.array(np.datetime_as_string(values, unit="s"), mask=np.isnat(values))
     return pc.replace_substring(text, pattern="T", replacement=" ", max_replacements=1)
-
-
-def csv_bytes(arrays: list[pa.Array]) -> bytes:
-    """The rows as UTF-8 CSV lines for COPY and LOAD DATA (no header; see the module docstring)."""
-    if not arrays or len(arrays[0]) == 0:
-        return b""
-    tokens = []
-    for array in arrays:
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            doubled = pc.replace_substring(array, pattern='"', replacement='""')
-            token = pc.binary_join_element_wise('"', doubled, '"', "")
-        else:
-            token = pc.cast(array, pa.string())
-        tokens.append(pc.fill_null(token, _NULL_TOKEN))
-    lines = pc.binary_join_element_wise(*tokens, ",")
-    one_list = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
-    return pc.binary_join(one_list, "\n")[0].as_py().encode("utf-8") + b"\n"
 
 
 class SqlTarget:
@@ -197,7 +176,7 @@ class SqlTarget:
         import psycopg
 
         raw = self._raw_connection()
-        statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '{_NULL_TOKEN}')"
+        statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT csv, NULL '{NULL_TOKEN}')"
         try:
             with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 copy.write(csv_bytes(arrays))
