@@ -11,13 +11,16 @@ import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-# Airflow reads its home when first imported: the tests get their own, never the developer's.
+# Airflow reads its configuration when first imported, by whichever test comes first: the tests
+# get their own home, never the developer's, and the project's DAGs folder from the start.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="sis-test-airflow-")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
 
 PG_ADMIN_URL = os.environ.get("SIS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("SIS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
