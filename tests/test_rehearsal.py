@@ -94,6 +94,43 @@ def _target_leaks(target: Target, marker: str) -> list[str]:
     return found
 
 
+def _target_fingerprint(target: Target) -> dict[str, str]:
+    """Per target table, a digest of its rows in a stable order, computed inside PostgreSQL."""
+    engine = target.engine()
+    fingerprint = {}
+    with engine.connect() as conn:
+        for name in inspect(engine).get_table_names(schema=target.schema):
+            fingerprint[name] = conn.execute(text(
+                f'SELECT count(*) || \':\' || coalesce(md5(string_agg(t::text, \'|\' ORDER BY t::text)), \'\') '
+                f'FROM "{target.schema}"."{name}" t')).scalar_one()
+    engine.dispose()
+    return fingerprint
+
+
+def _personal_values_in_reports(staging: Staging) -> list[str]:
+    """The district's student, guardian and teacher emails and full names, found in any report,
+    data doc or validation result (the restricted worklist aside, which holds legacy keys only)."""
+    import re
+
+    people = set()
+    for table, first, last, email in (("sim/SIM_STUDENT", "FIRST_NM", "LAST_NM", "EMAIL_ADDR"),
+                                      ("sim/SIM_GUARDIAN", "FIRST_NM", "LAST_NM", "EMAIL_ADDR"),
+                                      ("gradebook/Teacher", "FirstName", "LastName", "Email")):
+        for frame in staging.read_parts(f"extract/{table}/", [first, last, email]):
+            people.update(frame[email].dropna().str.strip().str.lower())
+            people.update((frame[first].str.strip() + " " + frame[last].str.strip()).dropna())
+    assert people
+    found = []
+    for path in staging.list("report/") + staging.list("validation/"):
+        if "/restricted/" in path or path.endswith(".parquet"):
+            continue
+        content = staging.read_bytes(path).decode("utf-8", errors="replace")
+        emails = {e.lower() for e in re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", content)}
+        names = set(re.findall(r"\b(?=([^\W\d_][\w'-]* [^\W\d_][\w'-]*))", content))  # overlapping pairs
+        found += [f"{path}: a personal value" for _ in (emails | names) & people]
+    return found
+
+
 def _target_dump(target: Target) -> dict[str, list[tuple]]:
     engine = target.engine()
     prefix = f'"{target.schema}".' if target.schema else ""
@@ -132,6 +169,7 @@ def _check_promises(cfg: RunConfig, manifest: dict) -> None:
     assert len(canaries) > 1
     assert _staged_leaks(staging, canaries) == []
     assert _target_leaks(target, manifest["canary"]["marker"]) == []
+    assert _personal_values_in_reports(staging) == []
     # the migration report shows every planted anomaly class under its reason with the planted count
     assert planted_mismatches(staging.read_json("report/report.json"), manifest) == []
     assert "report/data_docs/index.html" in staging.list("report/data_docs/")
@@ -167,6 +205,9 @@ def test_realistic_path_postgres_mariadb_and_s3(tmp_path, airflow_db, pg_url_fac
                     target=pg_url_factory(), chunk_rows=100_000)
     _rehearse(cfg)
     _check_promises(cfg, manifest)
+    first = _target_fingerprint(Target(cfg.target_url(), cfg.run_id))
+    _rehearse(cfg)
+    assert _target_fingerprint(Target(cfg.target_url(), cfg.run_id)) == first
     target_engine = create_engine(cfg.target_url())
     assert "rehearsal_small_realistic" in inspect(target_engine).get_schema_names()
     target_engine.dispose()
@@ -189,3 +230,21 @@ def test_the_leak_searches_find_what_is_there(tmp_path):
                           "('ok', 'ok', 'n 912-34-5678', 912345678)"))
     engine.dispose()
     assert _target_leaks(target, "QZTEST42") == ["contact.a", "contact.b", "contact.c"]
+
+
+def test_the_personal_value_search_finds_a_name_or_email_in_a_report(tmp_path):
+    import pandas as pd
+
+    staging = Staging(str(tmp_path / "staging"), "leak")
+    for table, names in (("sim/SIM_STUDENT", ("FIRST_NM", "LAST_NM", "EMAIL_ADDR")),
+                         ("sim/SIM_GUARDIAN", ("FIRST_NM", "LAST_NM", "EMAIL_ADDR")),
+                         ("gradebook/Teacher", ("FirstName", "LastName", "Email"))):
+        staging.write_frame(f"extract/{table}/part-00000.parquet",
+                            pd.DataFrame({names[0]: [" Ana"], names[1]: ["Nowak "], names[2]: ["Ana.N@Example.org"]}))
+    staging.write_bytes("report/report.html", b"<p>42 rows</p>")
+    assert _personal_values_in_reports(staging) == []
+    staging.write_bytes("report/report.html", b"<p>the student Ana Nowak left</p>")
+    staging.write_bytes("validation/unified/student.json", b'{"x": "mail ana.n@example.org"}')
+    staging.write_bytes("report/restricted/steward_worklist.csv", b"Ana Nowak")  # restricted: not a report
+    assert sorted(_personal_values_in_reports(staging)) == [
+        "report/report.html: a personal value", "validation/unified/student.json: a personal value"]

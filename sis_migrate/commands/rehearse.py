@@ -63,7 +63,8 @@ def _finish(cfg: RunConfig, dag_run) -> int:
     staging = Staging(cfg.staging_location(), cfg.run_id)
     state = str(getattr(dag_run, "state", "unknown"))
     if not state.endswith("success"):
-        failed = sorted({ti.task_id for ti in dag_run.get_task_instances() if str(ti.state).endswith("failed")})
+        # the task that failed, not the ones it left upstream_failed
+        failed = sorted({ti.task_id for ti in dag_run.get_task_instances() if str(ti.state) == "failed"})
         raise RehearsalFailed(f"the rehearsal run {cfg.run_id} ended {state}; failed task(s): "
                               f"{', '.join(failed) or 'none recorded'}; the task log above says why; "
                               f"staging: {staging.uri}")
