@@ -128,3 +128,21 @@ def airflow_db() -> str:
     from sis_migrate.airflow_env import prepare
 
     return str(prepare())
+
+
+@pytest.fixture
+def s3_call_spy():
+    """Make a boto3 S3 client factory that records one parameter of every call of one operation."""
+
+    def spy(operation: str, parameter: str, seen: list):
+        def make_client():
+            import boto3
+
+            client = boto3.client("s3")
+            client.meta.events.register(f"provide-client-params.s3.{operation}",
+                                        lambda params, **_: seen.append(params.get(parameter)))
+            return client
+
+        return make_client
+
+    return spy

@@ -182,17 +182,10 @@ def test_s3_exports_are_listed_across_pages_and_read(s3_bucket, monkeypatch):
     assert read_header(newest) == list(RESIDENCY.column_names)
 
 
-def test_read_header_reads_only_the_first_line_of_a_large_s3_object(s3_bucket, monkeypatch):
+def test_read_header_reads_only_the_first_line_of_a_large_s3_object(s3_bucket, monkeypatch, s3_call_spy):
     client = boto3.client("s3")
     ranges = []
-
-    def spying_client():
-        spied = boto3.client("s3")
-        spied.meta.events.register("provide-client-params.s3.GetObject",
-                                   lambda params, **_: ranges.append(params.get("Range")))
-        return spied
-
-    monkeypatch.setattr(verify_format, "s3_client", spying_client)
+    monkeypatch.setattr(verify_format, "s3_client", s3_call_spy("GetObject", "Range", ranges))
     frame = pd.concat([residency_frame()] * 5000, ignore_index=True)
     data = write_verify_file(frame, RESIDENCY)
     assert len(data) > 4 * verify_format.HEADER_PROBE_BYTES

@@ -320,16 +320,9 @@ def test_identical_input_gives_byte_identical_files_sqlite_included(tmp_path):
     assert _digests(tmp_path / "c" / "legacy")["sim.sqlite"] != first["sim.sqlite"]
 
 
-def test_verify_to_s3_asks_for_server_side_encryption_on_every_put(tmp_path, s3_bucket, monkeypatch):
+def test_verify_to_s3_asks_for_server_side_encryption_on_every_put(tmp_path, s3_bucket, monkeypatch, s3_call_spy):
     asked = []
-
-    def spying_client():
-        spied = boto3.client("s3")
-        spied.meta.events.register("provide-client-params.s3.PutObject",
-                                   lambda params, **_: asked.append(params.get("ServerSideEncryption")))
-        return spied
-
-    monkeypatch.setattr(writers_verify, "s3_client", spying_client)
+    monkeypatch.setattr(writers_verify, "s3_client", s3_call_spy("PutObject", "ServerSideEncryption", asked))
     locations = LegacyLocations.from_options(tmp_path / "legacy", verify=f"s3://{s3_bucket}/verify/nightly")
     write_district(sample_chunks(8), locations)
 
