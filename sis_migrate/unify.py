@@ -26,7 +26,6 @@ import pandas as pd
 
 from sis_migrate import legacy
 from sis_migrate.errors import RowDataError
-from sis_migrate.legacy import System
 from sis_migrate.schema import UnifiedSchema
 from transforms.accounting import REASON, REASON_COLUMN, SURVIVOR_KEY, Outcome, check_accounting, split
 from transforms.consent import check_consents
@@ -91,7 +90,6 @@ class TableResult:
     rows_in_by_school: dict[str, int]
     outcome: Outcome
     entities: dict[str, pd.DataFrame]
-    scrubbed: dict[str, int]
 
     def accounting(self) -> dict[str, Any]:
         quarantined = self.outcome.quarantined
@@ -136,8 +134,8 @@ def source_keys(raw: pd.DataFrame, table: legacy.Table) -> pd.Series:
     return keys.astype(object)
 
 
-def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx: Context) -> tuple[Outcome, dict]:
-    """Steps 1-3 on one chunk of a legacy table. Returns the outcome and tier-2 counts per column."""
+def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx: Context) -> Outcome:
+    """Steps 1-3 on one chunk of a legacy table (fixes, tier-2 counts included, in the outcome)."""
     raw = raw.reset_index(drop=True)
     wide = pd.DataFrame({SOURCE_KEY: source_keys(raw, table)})
     fixes: dict[tuple[str, str], int] = {}
@@ -155,7 +153,7 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx
         if result.fix_reason and result.cleared_count:
             fixes[(result.fix_reason, spec.source)] = max(fixes.get((result.fix_reason, spec.source), 0),
                                                           result.cleared_count)
-    scrubbed = _scrub(wide, specs, ctx, fixes)
+    _scrub(wide, specs, ctx, fixes)
     outcome = Outcome.clean(wide, fixes)
     done: dict[tuple[str, str], str] = {}
     for spec in specs:
@@ -177,10 +175,10 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx
         quarantined = quarantined.assign(**{REASON_COLUMN: quarantined[REASON_COLUMN].str.removeprefix("_raw.")})
     drop = [c for c in outcome.kept.columns if c.startswith("_raw.")]
     return Outcome(outcome.kept.drop(columns=drop), quarantined.drop(columns=drop), outcome.merged,
-                   outcome.fixes), scrubbed
+                   outcome.fixes)
 
 
-def _scrub(wide: pd.DataFrame, specs: list[FieldSpec], ctx: Context, fixes: dict) -> dict[str, int]:
+def _scrub(wide: pd.DataFrame, specs: list[FieldSpec], ctx: Context, fixes: dict) -> None:
     """Tier 2: SSN-shaped values are emptied in every migrated text field, counted per legacy column."""
     text_columns = [s for s in specs if not s.crosswalk
                     and ctx.schema.entity(s.entity).field(s.field).type.startswith("string")]
@@ -192,7 +190,6 @@ def _scrub(wide: pd.DataFrame, specs: list[FieldSpec], ctx: Context, fixes: dict
             per_source[spec.source] = max(per_source.get(spec.source, 0), counts[spec.column])
     for source, count in per_source.items():
         fixes[(SSN_SCRUBBED, source)] = count
-    return per_source
 
 
 # --- 4: references ------------------------------------------------------------------------------
@@ -350,7 +347,7 @@ def entity_frames(kept: pd.DataFrame, specs: list[FieldSpec], table: legacy.Tabl
 def transform_table(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx: Context) -> TableResult:
     """Map, scrub, check and rule one legacy table (or a chunk of a table that needs no whole-table rule)."""
     rows_in = len(raw)
-    mapped, scrubbed = map_rows(raw, table, specs, ctx)
+    mapped = map_rows(raw, table, specs, ctx)
     school = school_of_rows(pd.concat([mapped.kept, mapped.quarantined]), table, ctx) if rows_in else None
     mapped = _with_school(mapped, school)
     rows_in_by_school = ({str(k): int(v) for k, v in school.value_counts().sort_index().items()}
@@ -363,7 +360,7 @@ def transform_table(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpe
     check_accounting(f"{table.system.value}.{table.name}", rows_in, outcome)
     outcome = _name_legacy_columns(outcome, specs)
     return TableResult(table.system.value, table.name, rows_in, rows_in_by_school, outcome,
-                       entity_frames(outcome.kept, specs, table, ctx, extra), scrubbed)
+                       entity_frames(outcome.kept, specs, table, ctx, extra))
 
 
 def _name_legacy_columns(outcome: Outcome, specs: list[FieldSpec]) -> Outcome:
@@ -439,6 +436,3 @@ def _split_source_keys(keys: pd.Series, table: legacy.Table) -> pd.DataFrame:
             columns[name] = parts[position].str.split("=", n=1).str[1].astype(object).to_numpy()
     return pd.DataFrame(columns)
 
-
-def system_of(table_name: str) -> System:
-    return next(t.system for t in legacy.TABLES.values() if t.name == table_name)
