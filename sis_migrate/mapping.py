@@ -50,7 +50,8 @@ def field_transform_names() -> frozenset[str]:
 # --- models ------------------------------------------------------------------------------------
 
 class FieldSource(StrictModel):
-    """Where one target field comes from: legacy column(s) through a transform or a crosswalk, or a constant."""
+    """Where one target field comes from: legacy column(s) through a transform, a crosswalk, or a transform
+    and then a crosswalk (the transform prepares the code the crosswalk maps); or a constant."""
 
     from_: tuple[str, ...] = Field(default=(), alias="from")
     transform: str | None = None
@@ -67,17 +68,17 @@ class FieldSource(StrictModel):
         has_value = "value" in self.model_fields_set
         if bool(self.from_) == has_value:
             raise ValueError("give exactly one of 'from' (legacy columns) or 'value' (a constant)")
-        if self.transform and self.crosswalk:
-            raise ValueError("give a transform or a crosswalk, not both")
         if has_value and (self.transform or self.crosswalk):
             raise ValueError("a constant 'value' takes no transform or crosswalk")
         return self
 
     @property
     def transform_name(self) -> str | None:
-        """The field transform to apply (``copy`` unless named); None for crosswalks and constants."""
-        if self.crosswalk or "value" in self.model_fields_set:
+        """The field transform: ``copy`` unless named; before a crosswalk only if named; none for a constant."""
+        if "value" in self.model_fields_set:
             return None
+        if self.crosswalk:
+            return self.transform
         return self.transform or DEFAULT_TRANSFORM
 
 
@@ -251,6 +252,9 @@ def _check_system_mapping(mapping: SystemMapping, source: Source, schema: Unifie
 
 def _check_field_conversion(field_source: FieldSource, descriptor: str | None, at: tuple, source: Source,
                             schema: UnifiedSchema, crosswalk_dir: Path, transforms: frozenset[str]) -> None:
+    if field_source.transform and field_source.transform not in transforms:
+        raise source.error((*at, "transform"), f"unknown transform {field_source.transform!r}; "
+                                               f"known: {', '.join(sorted(transforms))}")
     if field_source.crosswalk:
         name = field_source.crosswalk
         if name not in schema.descriptors:
@@ -261,9 +265,6 @@ def _check_field_conversion(field_source: FieldSource, descriptor: str | None, a
             expected = f"the {descriptor!r} code set" if descriptor else "no code set (it is not a descriptor)"
             raise source.error((*at, "crosswalk"), f"the field holds {expected}, not {name!r}")
         return
-    if field_source.transform and field_source.transform not in transforms:
-        raise source.error((*at, "transform"), f"unknown transform {field_source.transform!r}; "
-                                               f"known: {', '.join(sorted(transforms))}")
     if descriptor and field_source.from_:
         raise source.error(at, f"the field holds a {descriptor!r} code: map it with crosswalk: {descriptor}")
 

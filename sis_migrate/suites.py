@@ -45,6 +45,7 @@ SSN_REGEX = r"(?:^|[^0-9A-Za-z_])[0-9]{3}-[0-9]{2}-[0-9]{4}(?:[^0-9A-Za-z_]|$)|^
 # Value ranges the data dictionary states; (min, max), None = open. All warnings: a steward looks.
 VALUE_RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("gradebook_entry", "max_points"): (0, None),
+    ("student_gradebook_entry", "points_earned"): (0, None),
     ("gradebook_entry", "weight"): (0, None),
     ("grade", "numeric_grade_earned"): (0, 100),
     ("student_assessment", "percentile"): (1, 99),

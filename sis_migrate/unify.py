@@ -140,8 +140,8 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx
     wide = pd.DataFrame({SOURCE_KEY: source_keys(raw, table)})
     fixes: dict[tuple[str, str], int] = {}
     for spec in specs:
-        if spec.crosswalk:
-            wide[f"_raw.{spec.source}"] = raw[spec.source]
+        if spec.crosswalk and not spec.transform:
+            wide[_code_column(spec)] = raw[spec.source]
             continue
         try:
             result = FIELD_TRANSFORMS[spec.transform or "copy"](raw[spec.source])
@@ -149,33 +149,43 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx
             first = err.labels[0]
             raise RowDataError(table.system.value, table.name, spec.source, wide[SOURCE_KEY].iloc[first],
                                f"{err.problem} ({len(err.labels)} row(s); transform {err.transform})") from err
-        wide[spec.column] = result.values.to_numpy() if isinstance(result.values.dtype, np.dtype) else result.values
+        values = result.values.to_numpy() if isinstance(result.values.dtype, np.dtype) else result.values
+        if spec.crosswalk:  # the transform prepared the code; the crosswalk below maps it
+            wide[_code_column(spec)] = values
+            continue
+        wide[spec.column] = values
         if result.fix_reason and result.cleared_count:
             fixes[(result.fix_reason, spec.source)] = max(fixes.get((result.fix_reason, spec.source), 0),
                                                           result.cleared_count)
     _scrub(wide, specs, ctx, fixes)
     outcome = Outcome.clean(wide, fixes)
-    done: dict[tuple[str, str], str] = {}
+    done: dict[tuple[str, str | None, str], str] = {}
     for spec in specs:
         if not spec.crosswalk:
             continue
-        if (spec.source, spec.crosswalk) in done:
-            first_column = done[(spec.source, spec.crosswalk)]
+        if (spec.source, spec.transform, spec.crosswalk) in done:
+            first_column = done[(spec.source, spec.transform, spec.crosswalk)]
             outcome = Outcome(outcome.kept.assign(**{spec.column: outcome.kept[first_column]}),
                               outcome.quarantined, outcome.merged, outcome.fixes)
             continue
         nullable = ctx.schema.entity(spec.entity).field(spec.field).nullable
         reason = CROSSWALK_REASON.get((table.name, spec.source), "unmapped_code")
         outcome = outcome.then(lambda rows, s=spec, n=nullable, r=reason: apply_crosswalk(
-            rows, f"_raw.{s.source}", ctx.crosswalks[s.crosswalk], s.column,
+            rows, _code_column(s), ctx.crosswalks[s.crosswalk], s.column,
             case_insensitive=True, blank_is_null=n, reason=r))
-        done[(spec.source, spec.crosswalk)] = spec.column
+        done[(spec.source, spec.transform, spec.crosswalk)] = spec.column
     quarantined = outcome.quarantined
-    if len(quarantined):
-        quarantined = quarantined.assign(**{REASON_COLUMN: quarantined[REASON_COLUMN].str.removeprefix("_raw.")})
-    drop = [c for c in outcome.kept.columns if c.startswith("_raw.")]
+    if len(quarantined):  # name the legacy column, not the working column of its code
+        legacy_column = quarantined[REASON_COLUMN].str.extract(r"^_code\.([^~]+)", expand=False)
+        quarantined = quarantined.assign(**{REASON_COLUMN: legacy_column.fillna(quarantined[REASON_COLUMN])})
+    drop = [c for c in outcome.kept.columns if c.startswith("_code.")]
     return Outcome(outcome.kept.drop(columns=drop), quarantined.drop(columns=drop), outcome.merged,
                    outcome.fixes)
+
+
+def _code_column(spec: FieldSpec) -> str:
+    """The working column holding the code a crosswalk maps: the legacy value, or its transform's result."""
+    return f"_code.{spec.source}" + (f"~{spec.transform}" if spec.transform else "")
 
 
 def _scrub(wide: pd.DataFrame, specs: list[FieldSpec], ctx: Context, fixes: dict) -> None:

@@ -134,6 +134,18 @@ def test_bad_transform_name_is_rejected_with_file_and_line(config_copy):
         load_mappings(root)
 
 
+def test_a_transform_may_prepare_the_code_a_crosswalk_maps(mappings, config_copy):
+    score = mappings.table("gradebook", "Score").targets["student_gradebook_entry"]
+    status = score["submission_status_descriptor"]
+    assert (status.transform_name, status.crosswalk) == ("score_status", "submission_status")
+    root, edit = config_copy
+    line = edit("gradebook.yaml", "transform: score_status, crosswalk: submission_status",
+                "transform: score_state, crosswalk: submission_status")
+    with pytest.raises(ConfigurationError,
+                       match=rf"{root / 'gradebook.yaml'}:{line}: .*unknown transform 'score_state'"):
+        load_mappings(root)
+
+
 def test_unknown_legacy_column_is_rejected_with_file_and_line(config_copy):
     root, edit = config_copy
     line = edit("cim.yaml", "course_title: {from: title, transform: trim}",

@@ -81,3 +81,18 @@ def test_a_value_a_field_transform_cannot_read_names_the_row(ctx):
     frame["INCIDENT_DT"] = pd.to_datetime(frame["INCIDENT_DT"]).astype("datetime64[s]")
     with pytest.raises(RowDataError, match=r"^sim\.SIM_INCIDENT\.POLICE_NOTIFIED_IND at row INCIDENT_ID=7000001"):
         _run(frame, "sim", "SIM_INCIDENT", ctx)
+
+
+def test_a_score_splits_into_points_and_status_and_an_unknown_code_is_quarantined(ctx):
+    ctx.kept_keys["gradebook_entry"] = pd.DataFrame({"gradebook_entry_identifier": pd.array([9001], "Int64")})
+    ctx.school_of_entry = pd.Series(["009755"], index=pd.Index([9001]))
+    scores = pd.DataFrame({"AssignmentId": [9001] * 4,
+                           "StudentNumber": ["10000001", "10000002", " 0010000001", " 10000002"],
+                           "Score": ["92.5", "EX", "A+", ""],
+                           "LastModified": pd.to_datetime(["2019-01-10"] * 4).astype("datetime64[s]")})
+    result = _run(scores, "gradebook", "Score", ctx)
+    entries = result.entities["student_gradebook_entry"]
+    assert entries["submission_status_descriptor"].tolist() == ["Graded", "Excused", "Not graded"]
+    assert entries["points_earned"].iloc[0] == 92.5 and entries["points_earned"].iloc[1:].isna().all()
+    quarantined = result.outcome.quarantined
+    assert quarantined[[REASON, REASON_COLUMN]].values.tolist() == [["unmapped_code", "Score"]]

@@ -236,6 +236,26 @@ def school_year_from_end_year(series: pd.Series) -> FieldResult:
     return FieldResult(start + "-" + end.astype(STRING))
 
 
+_SCORE_POINTS = r"\d+(?:\.\d+)?"
+SCORE_GRADED, SCORE_NOT_GRADED = "GRADED", "NOT_GRADED"
+
+
+def score_points(series: pd.Series) -> FieldResult:
+    """Gradebook Score as points ('87.5'; above the maximum is extra credit); a status code has no points."""
+    text = _stripped(series)
+    points = text.where(_fullmatch(text.fillna(""), _SCORE_POINTS))
+    return FieldResult(pd.to_numeric(points).astype("float64"))
+
+
+def score_status(series: pd.Series) -> FieldResult:
+    """The status code of a Gradebook Score, for the submission-status crosswalk: ``GRADED`` for points,
+    ``NOT_GRADED`` for a blank, else the code as typed (upper-cased), which the crosswalk maps or quarantines."""
+    text = _stripped(series)
+    codes = text.str.upper()
+    codes = codes.mask(_fullmatch(text.fillna(""), _SCORE_POINTS), SCORE_GRADED)
+    return FieldResult(codes.fillna(SCORE_NOT_GRADED).astype(STRING))
+
+
 FIELD_TRANSFORMS: dict[str, FieldTransform] = {
     "copy": copy,
     "trim": trim,
@@ -256,4 +276,6 @@ FIELD_TRANSFORMS: dict[str, FieldTransform] = {
     "int": integer,
     "decimal": decimal,
     "school_year_from_end_year": school_year_from_end_year,
+    "score_points": score_points,
+    "score_status": score_status,
 }

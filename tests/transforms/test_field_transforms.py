@@ -9,7 +9,7 @@ from transforms.fields import FIELD_TRANSFORMS, FieldValueError
 EXPECTED_NAMES = {
     "copy", "trim", "upper_trim", "name", "email", "phone", "zip", "student_number", "school_id", "course_code",
     "date", "yyyymmdd", "mmddyyyy", "timestamp", "yn_bool", "bit_bool", "int", "decimal",
-    "school_year_from_end_year",
+    "school_year_from_end_year", "score_points", "score_status",
 }
 
 
@@ -198,3 +198,13 @@ def test_arrow_backed_columns_from_staged_parquet():
     assert as_list(FIELD_TRANSFORMS["school_id"](arrow([9755, None], pa.int64())).values) == ["009755", None]
     assert as_list(FIELD_TRANSFORMS["bit_bool"](arrow([True, None], pa.bool_())).values) == [True, None]
     assert as_list(FIELD_TRANSFORMS["trim"](arrow([" a ", None], pa.string())).values) == ["a", None]
+
+
+def test_score_points_and_status_split_a_gradebook_score():
+    scores = pd.Series(["87.5", " 100 ", "EX", "m", "INC", "", None, "105.25", "A+"])
+    points = FIELD_TRANSFORMS["score_points"](scores)
+    status = FIELD_TRANSFORMS["score_status"](scores)
+    assert points.values.iloc[[0, 1, 7]].tolist() == [87.5, 100.0, 105.25]
+    assert points.values.iloc[[2, 3, 4, 5, 6, 8]].isna().all()
+    assert status.values.tolist() == ["GRADED", "GRADED", "EX", "M", "INC", "NOT_GRADED", "NOT_GRADED", "GRADED", "A+"]
+    assert points.cleared is None and status.cleared is None
