@@ -559,6 +559,15 @@ STAGES: dict[str, Callable[..., Any]] = {
 FATAL = (ConfigurationError, RowDataError, ReconciliationError)  # ValidationFailed is a ConfigurationError
 
 
+def _mapped_detail(argument: Any) -> str:
+    """What one mapped task instance works on (a table, a batch of entities), to name its timing."""
+    if isinstance(argument, dict) and {"system", "table"} <= set(argument):
+        return f"{argument['system']}.{argument['table']}"
+    if isinstance(argument, dict) and argument.get("entities"):
+        return f"batch-{argument['entities'][0]}"
+    return ""
+
+
 def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:
     """Run one stage for the DAG: configuration from params, timing staged, fatal errors not retried."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -571,9 +580,8 @@ def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:
         result = STAGES[name](cfg, *args)
     except (*FATAL, AccountingError) as err:
         raise AirflowFailException(f"{type(err).__name__}: {err}") from err
-    suffix = f".{args[0]['system']}.{args[0]['table']}" if args and isinstance(args[0], dict) and "table" in args[0] \
-        and "system" in args[0] else ""
-    _staging(cfg).write_json(f"timings/{name}{suffix}.json",
-                             {"stage": name, "detail": suffix.lstrip("."), "seconds": time.perf_counter() - started})
+    detail = _mapped_detail(args[0]) if args else ""
+    _staging(cfg).write_json(f"timings/{name}{'.' + detail if detail else ''}.json",
+                             {"stage": name, "detail": detail, "seconds": time.perf_counter() - started})
     json.dumps(result)  # XCom must be plain JSON: fail here, loudly, rather than in the XCom backend
     return result

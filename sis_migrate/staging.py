@@ -88,7 +88,7 @@ class Staging:
         return (self.root / relpath).read_bytes()
 
     def list(self, relprefix: str = "") -> list[str]:
-        """Relative paths of the files under ``relprefix``, sorted."""
+        """Relative paths of the files whose path starts with ``relprefix``, sorted."""
         if is_s3(self.location):
             paginator = self._client().get_paginator("list_objects_v2")
             start = f"{self.prefix}/{relprefix}"
@@ -96,11 +96,13 @@ class Staging:
                     for page in paginator.paginate(Bucket=self.bucket, Prefix=start)
                     for obj in page.get("Contents", [])]
             return sorted(keys)
-        base = self.root / relprefix
-        if not base.exists():
+        # a prefix, as on S3: 'timings/validate.' matches 'timings/validate.batch-1.json'
+        folder = self.root / relprefix if relprefix.endswith("/") or not relprefix else (self.root / relprefix).parent
+        if not folder.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*")
-                      if p.is_file() and not p.name.endswith(".partial"))
+        paths = (str(p.relative_to(self.root)) for p in folder.rglob("*")
+                 if p.is_file() and not p.name.endswith(".partial"))
+        return sorted(path for path in paths if path.startswith(relprefix))
 
     def clear(self, relprefix: str = "") -> None:
         """Remove what this run staged under ``relprefix`` (all of it by default): a rerun replaces."""

@@ -15,6 +15,7 @@ from sis_migrate.airflow_env import run_dag
 from sis_migrate.load import Target
 from sis_migrate.locations import LegacyLocations
 from sis_migrate.mapping import default_deny_list
+from sis_migrate.pipeline import VALIDATION_TASKS
 from sis_migrate.report import planted_mismatches
 from sis_migrate.run_config import RunConfig
 from sis_migrate.staging import Staging
@@ -173,6 +174,9 @@ def _check_promises(cfg: RunConfig, manifest: dict) -> None:
     # the migration report shows every planted anomaly class under its reason with the planted count
     assert planted_mismatches(staging.read_json("report/report.json"), manifest) == []
     assert "report/data_docs/index.html" in staging.list("report/data_docs/")
+    # every mapped task instance leaves its own timing (seconds per stage add them up)
+    assert len(staging.list("timings/validate.")) == VALIDATION_TASKS
+    assert len(staging.list("timings/extract.")) == len(manifest["rows"])
 
 
 def staging_path(staging: Staging, path: str):

@@ -17,6 +17,8 @@ def _roundtrip(staging: Staging) -> None:
     pd.testing.assert_frame_equal(staging.read_frame(staged.path), frame)
     staging.write_json("manifest.json", {"rows": 2})
     assert staging.list() == ["manifest.json", "unified/school/part-00000.parquet"]
+    assert staging.list("unified/sch") == ["unified/school/part-00000.parquet"]  # a prefix, not only a folder
+    assert staging.list("unified/student") == []
     assert [len(part) for part in staging.read_parts("unified/")] == [2]
     staging.clear("unified/")
     assert staging.list() == ["manifest.json"]
