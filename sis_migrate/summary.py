@@ -11,33 +11,29 @@ from sis_migrate.staging import Staging
 
 
 def build_summary(staging: Staging, cfg: RunConfig) -> dict[str, Any]:
+    """The terminal's view of the run: the figures of ``report/report.json``, which the report task
+    computed from the staged accounting, unified data and timings, so nothing is counted twice."""
     from sis_migrate.load import Target
+    from sis_migrate.report import REPORT_JSON
 
-    accounting = [staging.read_json(path) for path in staging.list("accounting/") if path.endswith(".json")]
-    reasons: Counter[str] = Counter()
+    report = staging.read_json(REPORT_JSON)
     fixes: Counter[str] = Counter()
-    for table in accounting:
-        reasons.update(table["by_reason"])
-        fixes.update(table["fixes"])
-    entities: Counter[str] = Counter()
-    for path in staging.list("unified/"):
-        if path.endswith(".parquet"):
-            entities[path.split("/")[1]] += staging.read_arrow(path, columns=[]).num_rows
-    timings: Counter[str] = Counter()
-    for path in staging.list("timings/"):
-        timing = staging.read_json(path)
-        timings[timing["stage"]] += timing["seconds"]
+    for reason in report["reasons"]:
+        if reason["disposition"] == "fix":
+            for where, count in reason["tables"].items():  # "<system>.<table>.<column>"
+                fixes[f"{reason['reason']}:{where.rsplit('.', 1)[1]}"] += count
     reconcile = staging.read_json("reconcile.json") if "reconcile.json" in staging.list() else {}
     return {
         "run_id": cfg.run_id,
         "school_year": cfg.school_year,
         "balanced": reconcile.get("balanced"),
-        "tables": {f"{t['system']}.{t['table']}": {k: t[k] for k in ("rows_in", "loaded", "merged", "quarantined")}
-                   for t in sorted(accounting, key=lambda t: (t["system"], t["table"]))},
-        "entities": dict(sorted(entities.items())),
-        "by_reason": dict(sorted(reasons.items())),
+        "tables": {t["table"]: {k: t[k] for k in ("rows_in", "loaded", "merged", "quarantined")}
+                   for t in report["tables"]},
+        "entities": {e["entity"]: e["rows_unified"] for e in sorted(report["entities"], key=lambda e: e["entity"])},
+        "by_reason": {r["reason"]: r["count"] for r in sorted(report["reasons"], key=lambda r: r["reason"])
+                      if r["disposition"] != "fix"},
         "fixes": dict(sorted(fixes.items())),
-        "seconds_per_stage": {stage: round(seconds, 2) for stage, seconds in timings.items()},
+        "seconds_per_stage": {t["stage"]: round(t["seconds"], 2) for t in report["timings"]},
         "paths": {"staging": staging.uri, "target": Target(cfg.target_url(), cfg.run_id).describe(),
                   "reports": f"{staging.uri}/report",
                   "migration report": f"{staging.uri}/report/report.html",
