@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sis_migrate import legacy
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import Column, System
-from sis_migrate.locations import redact_url
+from sis_migrate.locations import read_only_sqlite, redact_url
 from sis_migrate.progress import Progress
 from sis_migrate.staging import Staging
 
@@ -169,11 +169,8 @@ def _read_only_engine(url: str):
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        ro_url = parsed.set(database=f"file:{database}?mode=ro", query={"uri": "true"})
-        return create_engine(ro_url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return create_engine(read_only_sqlite(url))
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "postgresql":  # psycopg opens every transaction READ ONLY
         return engine.execution_options(postgresql_readonly=True)

@@ -75,6 +75,14 @@ def check_sqlalchemy_url(url: str, what: str) -> None:
         raise ConfigurationError(f"{what} is not a SQLAlchemy URL: {redact_url(url)}") from err
 
 
+def read_only_sqlite(url):
+    """The SQLite URL opened with ``mode=ro``: reading a legacy file can never change it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"file:{parsed.database or ''}?mode=ro", query={"uri": "true"})
+
+
 def redact_url(url: str) -> str:
     """A URL fit for a log line: any password replaced."""
     if "://" not in url or "@" not in url:

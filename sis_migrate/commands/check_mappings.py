@@ -15,7 +15,7 @@ from sis_migrate import legacy
 from sis_migrate.disposition import write_disposition_report
 from sis_migrate.errors import SourceError
 from sis_migrate.legacy import System
-from sis_migrate.locations import LegacyLocations, redact_url
+from sis_migrate.locations import LegacyLocations, read_only_sqlite, redact_url
 from sis_migrate.mapping import (
     DENY_LIST_FILE,
     catalog_columns,
@@ -93,7 +93,7 @@ def relational_columns(url: str, system: System) -> LiveColumns:
         database = parsed.database or ""
         if not database or database == ":memory:" or not Path(database).is_file():
             raise SourceError(f"{system.value}: SQLite file {database or '(none)'} does not exist")
-        parsed = parsed.set(database=f"file:{database}?mode=ro", query={"uri": "true"})
+        parsed = read_only_sqlite(parsed)
     engine = create_engine(parsed)
     try:
         inspector = inspect(engine)
