@@ -26,6 +26,7 @@ from sis_migrate import legacy
 from sis_migrate.config_yaml import Source, StrictModel
 from sis_migrate.errors import ConfigurationError
 from sis_migrate.legacy import System
+from sis_migrate.reasons import REASONS, Disposition
 from sis_migrate.schema import CROSSWALK_DIR, MAPPINGS_DIR, SCHEMA_FILE, UnifiedSchema, load_schema
 
 DENY_LIST_FILE = "deny_list.yaml"
@@ -57,6 +58,7 @@ class FieldSource(StrictModel):
     transform: str | None = None
     crosswalk: str | None = None
     value: str | int | float | bool | None = None
+    unknown_code_reason: str | None = None  # with a crosswalk: the quarantine reason of a code outside it
 
     @field_validator("from_", mode="before")
     @classmethod
@@ -70,6 +72,13 @@ class FieldSource(StrictModel):
             raise ValueError("give exactly one of 'from' (legacy columns) or 'value' (a constant)")
         if has_value and (self.transform or self.crosswalk):
             raise ValueError("a constant 'value' takes no transform or crosswalk")
+        if self.unknown_code_reason and not self.crosswalk:
+            raise ValueError("'unknown_code_reason' goes with a crosswalk")
+        if self.unknown_code_reason and (
+                REASONS.get(self.unknown_code_reason) is None
+                or REASONS[self.unknown_code_reason].disposition is not Disposition.QUARANTINE):
+            raise ValueError(f"'unknown_code_reason' {self.unknown_code_reason!r} is not a quarantine reason "
+                             "of sis_migrate/reasons.py")
         return self
 
     @property

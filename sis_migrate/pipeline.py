@@ -163,7 +163,8 @@ def field_specs(system: System, table_name: str):
             if len(source.from_) != 1:
                 raise ConfigurationError(f"{system.value}.{table_name} -> {entity}.{name}: the transform stage "
                                          "takes exactly one legacy column per field")
-            specs.append(FieldSpec(entity, name, source.from_[0], source.transform_name, source.crosswalk))
+            specs.append(FieldSpec(entity, name, source.from_[0], source.transform_name, source.crosswalk,
+                                   source.unknown_code_reason or "unmapped_code"))
     return specs
 
 
@@ -241,9 +242,8 @@ def _add_accounting(total: dict[str, Any] | None, part: dict[str, Any]) -> dict[
     return total
 
 
-def _with_extract_fixes(accounting: dict[str, Any], staging: Staging, name: str) -> dict[str, Any]:
+def _with_extract_fixes(accounting: dict[str, Any], scrubbed: dict[str, int]) -> dict[str, Any]:
     """Tier-2 values were emptied at extract (so they were never staged): count them with the fixes."""
-    scrubbed = staging.read_json("manifest.json")["tables"][name]["scrubbed"]
     for column, count in scrubbed.items():
         key = f"ssn_scrubbed:{column}"
         accounting["fixes"][key] = accounting["fixes"].get(key, 0) + count
@@ -270,6 +270,7 @@ def transform_core(cfg: RunConfig, staged: dict[str, Any]) -> list[dict[str, str
     staging.clear("merge/")
     staging.clear("accounting/")
     ctx = _context(cfg)
+    extracted = staging.read_json("manifest.json")["tables"]
     for system, table_name in CORE_TABLES:
         table = legacy.table(system, table_name)
         specs = field_specs(system, table_name)
@@ -278,7 +279,7 @@ def transform_core(cfg: RunConfig, staged: dict[str, Any]) -> list[dict[str, str
         remember(result, specs, ctx)
         _after_core_table(table_name, result, ctx)
         _write_result(staging, result, ctx, table, 0, cfg.run_id)
-        accounting = _with_extract_fixes(result.accounting(), staging, _qualified(system, table_name))
+        accounting = _with_extract_fixes(result.accounting(), extracted[_qualified(system, table_name)]["scrubbed"])
         accounting["primary_entity"] = _primary_entity(specs, _extra_entities(table_name), ctx.schema)
         staging.write_json(f"accounting/{_qualified(system, table_name)}.json", accounting)
         _log_table(table_name, accounting, time.perf_counter() - started)
@@ -359,7 +360,7 @@ def transform_facts(cfg: RunConfig, table: dict[str, str]) -> dict[str, Any]:
         accounting = _add_accounting(accounting, result.accounting())
         progress.add(len(raw))
     progress.done()
-    accounting = _with_extract_fixes(accounting, staging, name)
+    accounting = _with_extract_fixes(accounting, staging.read_json("manifest.json")["tables"][name]["scrubbed"])
     accounting["primary_entity"] = _primary_entity(specs, set(), ctx.schema)
     staging.write_json(f"accounting/{name}.json", accounting)
     return {"table": name, "rows_in": accounting["rows_in"], "loaded": accounting["loaded"],

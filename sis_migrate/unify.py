@@ -46,8 +46,6 @@ NO_SCHOOL = "(none)"
 # A missing parent of these entities has its own reason; any other missing parent either was
 # quarantined itself (depends_on_quarantined) or never existed (unknown_parent).
 MISSING_PARENT_REASON = {"student": "unknown_student", "school": "unknown_school", "course": "unknown_cim_course"}
-# Codes whose failure is a rule of its own rather than a plain unmapped code.
-CROSSWALK_REASON = {("SIM_ENROLLMENT", "GRADE_LVL_CD"): "invalid_grade_level"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +57,7 @@ class FieldSpec:
     source: str  # the legacy column
     transform: str | None = None
     crosswalk: str | None = None
+    unknown_code_reason: str = "unmapped_code"  # the quarantine reason of a code outside the crosswalk
 
     @property
     def column(self) -> str:
@@ -169,8 +168,7 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx
                               outcome.quarantined, outcome.merged, outcome.fixes)
             continue
         nullable = ctx.schema.entity(spec.entity).field(spec.field).nullable
-        reason = CROSSWALK_REASON.get((table.name, spec.source), "unmapped_code")
-        outcome = outcome.then(lambda rows, s=spec, n=nullable, r=reason: apply_crosswalk(
+        outcome = outcome.then(lambda rows, s=spec, n=nullable, r=spec.unknown_code_reason: apply_crosswalk(
             rows, _code_column(s), ctx.crosswalks[s.crosswalk], s.column,
             case_insensitive=True, blank_is_null=n, reason=r))
         done[(spec.source, spec.transform, spec.crosswalk)] = spec.column

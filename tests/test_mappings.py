@@ -146,6 +146,15 @@ def test_a_transform_may_prepare_the_code_a_crosswalk_maps(mappings, config_copy
         load_mappings(root)
 
 
+def test_a_crosswalk_may_name_the_quarantine_reason_of_a_code_outside_it(mappings, config_copy):
+    grade = mappings.table("sim", "SIM_ENROLLMENT").targets["student_school_association"]
+    assert grade["entry_grade_level_descriptor"].unknown_code_reason == "invalid_grade_level"
+    root, edit = config_copy
+    line = edit("sim.yaml", "unknown_code_reason: invalid_grade_level", "unknown_code_reason: duplicate_student")
+    with pytest.raises(ConfigurationError, match=rf"{root / 'sim.yaml'}:{line - 1}: .*not a quarantine reason"):
+        load_mappings(root)
+
+
 def test_unknown_legacy_column_is_rejected_with_file_and_line(config_copy):
     root, edit = config_copy
     line = edit("cim.yaml", "course_title: {from: title, transform: trim}",
