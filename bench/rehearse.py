@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sis_migrate import pipeline  # noqa: E402
 from sis_migrate.locations import LegacyLocations  # noqa: E402
 from sis_migrate.run_config import RunConfig  # noqa: E402
-from sis_migrate.staging import Staging  # noqa: E402
+from sis_migrate.stages import check, derive, extract, load, reconcile, stage, unify, validate  # noqa: E402
+from sis_migrate.storage import Staging  # noqa: E402
 from synthetic.generator import District, SynthSpec  # noqa: E402
 from synthetic.writers import write_district  # noqa: E402
 
@@ -69,17 +69,17 @@ def main() -> None:
                 district.chunks(), LegacyLocations.embedded_default(base / "legacy"), replace=True)).values())
             cfg = RunConfig(run_label="bench", legacy_dir=str(base / "legacy"), staging=str(base / "staging"),
                             target=target)
-            tables = _timed("check mappings", 0, lambda: pipeline.check_mappings(cfg))
-            extracted = _timed("extract", rows, lambda: [pipeline.extract(cfg, t) for t in tables])
+            tables = _timed("check mappings", 0, lambda: check.check_mappings(cfg))
+            extracted = _timed("extract", rows, lambda: [extract.extract(cfg, t) for t in tables])
             rows_in = sum(e["rows"] for e in extracted)
-            staged = _timed("stage (manifest, profile)", rows_in, lambda: pipeline.stage(cfg, extracted))
-            facts = _timed("transform core", 0, lambda: pipeline.transform_core(cfg, staged))
-            done = _timed("transform facts", 0, lambda: [pipeline.transform_facts(cfg, f) for f in facts])
-            batches = _timed("derive", 0, lambda: pipeline.derive(cfg, done))
-            _timed("validate unified", 0, lambda: [pipeline.validate(cfg, b) for b in batches])
-            loaded = _timed("load", 0, lambda: pipeline.load(cfg, {}))
+            staged = _timed("stage (manifest, profile)", rows_in, lambda: stage.stage(cfg, extracted))
+            facts = _timed("transform core", 0, lambda: unify.transform_core(cfg, staged))
+            done = _timed("transform facts", 0, lambda: [unify.transform_facts(cfg, f) for f in facts])
+            batches = _timed("derive", 0, lambda: derive.derive(cfg, done))
+            _timed("validate unified", 0, lambda: [validate.validate(cfg, b) for b in batches])
+            loaded = _timed("load", 0, lambda: load.load(cfg, {}))
             print(f"{'':<28}{loaded['rows']:>10,} rows loaded")
-            _timed("reconcile", rows_in, lambda: pipeline.reconcile(cfg, loaded))
+            _timed("reconcile", rows_in, lambda: reconcile.reconcile(cfg, loaded))
             print(f"staged: {sum(1 for _ in Staging(cfg.staging_location(), cfg.run_id).list())} files; "
                   f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
         finally:

@@ -56,75 +56,75 @@ PARAMS = {
 def sis_rehearsal():
     @task(retries=0)
     def check_mappings(params=None) -> list[dict]:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("check_mappings", params)
+        return run_stage("check_mappings", params)
 
     @task(map_index_template="{{ table['system'] }}.{{ table['table'] }}")
     def extract(table: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("extract", params, table)
+        return run_stage("extract", params, table)
 
     @task
     def stage(extracted: list[dict], params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("stage", params, list(extracted))
+        return run_stage("stage", params, list(extracted))
 
     @task
     def transform_core(staged: dict, params=None) -> list[dict]:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("transform_core", params, staged)
+        return run_stage("transform_core", params, staged)
 
     @task(map_index_template="{{ table['table'] }}")
     def transform_facts(table: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("transform_facts", params, table)
+        return run_stage("transform_facts", params, table)
 
     @task
     def derive(facts: list[dict], params=None) -> list[dict]:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("derive", params, list(facts))
+        return run_stage("derive", params, list(facts))
 
     @task(map_index_template="{{ batch['entities'][0] }} ...")
     def validate(batch: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("validate", params, batch)
+        return run_stage("validate", params, batch)
 
     @task(retries=0)
     def gather_validation(parts: list[dict], params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("gather_validation", params, list(parts))
+        return run_stage("gather_validation", params, list(parts))
 
     @task
     def load(validated: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("load", params, validated)
+        return run_stage("load", params, validated)
 
     @task(retries=0)
     def reconcile(loaded: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("reconcile", params, loaded)
+        return run_stage("reconcile", params, loaded)
 
     @task(retries=0)
     def validate_target(reconciled: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("validate_target", params, reconciled)
+        return run_stage("validate_target", params, reconciled)
 
     @task
     def report(validated: dict, params=None) -> dict:
-        from sis_migrate import pipeline
+        from sis_migrate.airflow_adapter import run_stage
 
-        return pipeline.run_stage("report", params, validated)
+        return run_stage("report", params, validated)
 
     staged = stage(extract.expand(table=check_mappings()))
     facts = transform_facts.expand(table=transform_core(staged))

@@ -56,6 +56,11 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
+    @property
+    def qualified(self) -> str:
+        """``system.table``: how staging, accounting and reports name a legacy table."""
+        return f"{self.system.value}.{self.name}"
+
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:

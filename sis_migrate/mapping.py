@@ -26,8 +26,8 @@ from sis_migrate import legacy
 from sis_migrate.config_yaml import Source, StrictModel
 from sis_migrate.errors import ConfigurationError
 from sis_migrate.legacy import System
-from sis_migrate.reasons import REASONS, Disposition
 from sis_migrate.schema import CROSSWALK_DIR, MAPPINGS_DIR, SCHEMA_FILE, UnifiedSchema, load_schema
+from transforms.reasons import REASONS, Disposition
 
 DENY_LIST_FILE = "deny_list.yaml"
 DEFAULT_TRANSFORM = "copy"

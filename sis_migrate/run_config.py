@@ -68,6 +68,12 @@ class RunConfig:
     def staging_location(self) -> str:
         return self.staging or str(work_dir() / "staging")
 
+    def staging_area(self):
+        """This run's staging area (``<staging>/<run id>/``)."""
+        from sis_migrate.storage import Staging
+
+        return Staging(self.staging_location(), self.run_id)
+
     def target_url(self) -> str:
         if self.target:
             return resolve_source(self.target)

@@ -30,6 +30,10 @@ _TYPE = re.compile(r"^(?:string\((?P<length>\d+)\)|int|bigint|decimal\((?P<preci
 
 MERGE_TABLE = "merge_record"
 QUARANTINE_REASON, QUARANTINE_REASON_COLUMN, RUN_ID = "_reason", "_reason_column", "run_id"
+# Lineage beside every entity row: the legacy table and key it came from, and its school.
+SOURCE_TABLE, SOURCE_KEY, SOURCE_SCHOOL = "_source_table", "_source_key", "_source_school"
+LINEAGE = (SOURCE_TABLE, SOURCE_KEY, SOURCE_SCHOOL)
+NO_SCHOOL = "(none)"  # the school of a legacy row that belongs to none
 
 
 class FieldDef(StrictModel):
@@ -174,9 +178,10 @@ def build_metadata(schema: UnifiedSchema | None = None, schema_name: str | None 
     """SQLAlchemy MetaData: one table per entity, one quarantine table per legacy table, the merge table.
 
     Entity tables: primary key = natural key, NOT NULL where the schema says so, foreign keys to
-    the referenced entity's natural key. Quarantine tables hold only the legacy key columns (as
-    text), the reason, the column at fault and the run id: never the rest of a row. The same
-    metadata creates on SQLite and PostgreSQL; ``schema_name`` puts every table in that schema.
+    the referenced entity's natural key, then the lineage columns. Quarantine tables hold only the
+    legacy key columns (as text), the reason, the column at fault, the run id and the school:
+    never the rest of a row. The same metadata creates on SQLite and PostgreSQL; ``schema_name``
+    puts every table in that schema.
     """
     from sqlalchemy import Column, ForeignKeyConstraint, MetaData, PrimaryKeyConstraint, String, Table
 
@@ -191,13 +196,15 @@ def build_metadata(schema: UnifiedSchema | None = None, schema_name: str | None 
             constraints.append(ForeignKeyConstraint(
                 list(fk.fields), [f"{prefix}{fk.entity}.{key}" for key in referenced.natural_key],
                 name=f"fk_{name}_{'_'.join(fk.fields)}"[:63]))
-        Table(name, metadata, *columns, *constraints)
+        lineage = [Column(column, String(200), nullable=True) for column in LINEAGE]
+        Table(name, metadata, *columns, *lineage, *constraints)
     for table in legacy.TABLES.values():
         Table(quarantine_table_name(table.system, table.name), metadata,
               *[Column(key, String(200), nullable=True) for key in table.key],
               Column(QUARANTINE_REASON, String(64), nullable=False),
               Column(QUARANTINE_REASON_COLUMN, String(128), nullable=True),
-              Column(RUN_ID, String(64), nullable=False))
+              Column(RUN_ID, String(64), nullable=False),
+              Column(SOURCE_SCHOOL, String(16), nullable=True))
     Table(MERGE_TABLE, metadata,
           Column("system", String(16), nullable=False),
           Column("legacy_table", String(64), nullable=False),
@@ -205,6 +212,35 @@ def build_metadata(schema: UnifiedSchema | None = None, schema_name: str | None 
           Column("survivor_key", String(200), nullable=False),
           Column(QUARANTINE_REASON, String(64), nullable=False),
           Column(RUN_ID, String(64), nullable=False),
+          Column(SOURCE_SCHOOL, String(16), nullable=True),
           PrimaryKeyConstraint(RUN_ID, "system", "legacy_table", "legacy_key", name=f"pk_{MERGE_TABLE}"))
     return metadata
+
+
+# --- Arrow --------------------------------------------------------------------------------------
+
+def arrow_table(entity: Entity, frame):
+    """An entity frame as an Arrow table typed by the schema, lineage last, so all parts of an entity agree."""
+    import pyarrow as pa
+
+    arrays = [_arrow_array(frame[field.name], field.type) for field in entity.fields]
+    arrays += [pa.array(frame[name].astype("string"), pa.string()) for name in LINEAGE]
+    return pa.Table.from_arrays(arrays, names=[*entity.field_names, *LINEAGE])
+
+
+def _arrow_array(series, type_name: str):
+    import pandas as pd
+    import pyarrow as pa
+
+    if type_name.startswith("string"):
+        return pa.array(series.astype("string"), pa.string())
+    if type_name in {"int", "bigint"}:
+        return pa.array(pd.array(series, dtype="Int64"), pa.int64())
+    if type_name.startswith("decimal"):
+        return pa.array(pd.array(series, dtype="Float64"), pa.float64())
+    if type_name == "bool":
+        return pa.array(pd.array(series, dtype="boolean"), pa.bool_())
+    moments = pd.to_datetime(series).astype("datetime64[s]") if len(series) else series.astype("datetime64[s]")
+    stamps = pa.array(moments, pa.timestamp("s"))
+    return stamps.cast(pa.date32()) if type_name == "date" else stamps
 

@@ -34,7 +34,7 @@ VOLUME = {
     "dropped_roster_share": 0.02,        # roster rows with a DroppedOn date
 }
 
-# Planted anomalies: codes of sis_migrate.reasons, rates per the population named in the comment.
+# Planted anomalies: codes of transforms.reasons, rates per the population named in the comment.
 RATES = {
     "duplicate_student": 0.005,            # of students (persons)
     "unknown_student_sections": 0.003,     # of sections; each gets 1-2 strangers (roster, scores, attendance)

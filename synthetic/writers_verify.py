@@ -18,7 +18,7 @@ import pandas as pd
 from sis_migrate import legacy
 from sis_migrate.legacy import VERIFY_FILE_PATTERN
 from sis_migrate.locations import is_s3, split_s3
-from sis_migrate.verify_format import export_file_name, list_names, s3_client, s3_source_error, write_verify_file
+from sis_migrate.sources.verify import export_file_name, list_names, s3_client, s3_source_error, write_verify_file
 
 SERVER_SIDE_ENCRYPTION = "AES256"
 

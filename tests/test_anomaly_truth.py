@@ -13,14 +13,14 @@ from collections import Counter
 import pytest
 
 from sis_migrate import legacy
-from sis_migrate import pipeline as stages
 from sis_migrate.locations import LegacyLocations
-from sis_migrate.reasons import REASONS, Disposition
 from sis_migrate.run_config import RunConfig
-from sis_migrate.staging import Staging
+from sis_migrate.stages import check, extract, stage, unify
+from sis_migrate.storage import Staging
 from synthetic.generator import District, SynthSpec
 from synthetic.presets import PRESETS
 from synthetic.writers import write_district
+from transforms.reasons import REASONS, Disposition
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +31,10 @@ def small_run(tmp_path_factory):
     district = District(SynthSpec(students=PRESETS["small"], seed=2019))
     write_district(district.chunks(), LegacyLocations.embedded_default(base / "legacy"), replace=True)
     cfg = RunConfig(run_label="truth", legacy_dir=str(base / "legacy"), staging=str(base / "staging"))
-    extracted = [stages.extract(cfg, table) for table in stages.check_mappings(cfg)]
-    facts = stages.transform_core(cfg, stages.stage(cfg, extracted))
+    extracted = [extract.extract(cfg, table) for table in check.check_mappings(cfg)]
+    facts = unify.transform_core(cfg, stage.stage(cfg, extracted))
     for table in facts:
-        stages.transform_facts(cfg, table)
+        unify.transform_facts(cfg, table)
     return district.manifest(), Staging(cfg.staging_location(), cfg.run_id)
 
 

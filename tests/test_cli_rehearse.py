@@ -6,7 +6,7 @@ import pytest
 
 from sis_migrate.cli import main
 from sis_migrate.locations import LegacyLocations
-from sis_migrate.staging import Staging
+from sis_migrate.storage import Staging
 from synthetic.generator import District, SynthSpec
 from synthetic.writers import write_district
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sis_migrate import legacy
 from sis_migrate.cli import build_parser, main
 from sis_migrate.legacy import RELATIONAL_SYSTEMS, System
-from sis_migrate.verify_format import newest_exports, read_export, read_verify_file
+from sis_migrate.sources.verify import newest_exports, read_export, read_verify_file
 
 
 def _digests(folder: Path) -> dict[str, str]:

@@ -5,10 +5,10 @@ import sqlite3
 import pytest
 
 from sis_migrate.errors import RowDataError
-from sis_migrate.extract import extract_relational
 from sis_migrate.legacy import System, table
 from sis_migrate.mapping import default_deny_list
-from sis_migrate.staging import Staging
+from sis_migrate.stages.extract import extract_relational
+from sis_migrate.storage import Staging
 from synthetic.ddl import system_metadata
 
 
@@ -60,7 +60,7 @@ def test_extract_connections_cannot_write(server, request):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from sis_migrate.extract import _read_only_engine
+    from sis_migrate.stages.extract import _read_only_engine
 
     engine = _read_only_engine(request.getfixturevalue(server))
     try:

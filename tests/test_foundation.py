@@ -2,7 +2,7 @@
 
 from sis_migrate import legacy
 from sis_migrate.legacy import System
-from sis_migrate.reasons import REASONS, Disposition
+from transforms.reasons import REASONS, Disposition
 
 
 def test_every_system_has_its_tables_in_its_naming_convention():

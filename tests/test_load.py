@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, create_engine, inspect, text
 
 from sis_migrate.errors import ConfigurationError
-from sis_migrate.load import Target, load_tables, schema_name
+from sis_migrate.stages.load import Target, load_tables, schema_name
 
 
 def _metadata() -> MetaData:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from sis_migrate import legacy
-from sis_migrate.disposition import column_dispositions, disposition_markdown, write_disposition_report
 from sis_migrate.errors import ConfigurationError
-from sis_migrate.extract_sql import build_extract_query, extract_columns
 from sis_migrate.legacy import System
 from sis_migrate.mapping import check_closed_world, load_crosswalk, load_deny_list, load_mappings
 from sis_migrate.schema import MAPPINGS_DIR
+from sis_migrate.sources.sql import build_extract_query, extract_columns
+from sis_migrate.stages.report.disposition import column_dispositions, disposition_markdown, write_disposition_report
 
 # The tier-1 columns of the restricted-data policy, written out here independently of deny_list.yaml.
 TIER_1 = {

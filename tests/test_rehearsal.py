@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from sis_migrate.airflow_env import run_dag
-from sis_migrate.load import Target
 from sis_migrate.locations import LegacyLocations
 from sis_migrate.mapping import default_deny_list
-from sis_migrate.pipeline import VALIDATION_TASKS
-from sis_migrate.report import planted_mismatches
 from sis_migrate.run_config import RunConfig
-from sis_migrate.staging import Staging
+from sis_migrate.stages.load import Target
+from sis_migrate.stages.report.migration_report import planted_mismatches
+from sis_migrate.stages.validate import VALIDATION_TASKS
+from sis_migrate.storage import Staging
 from synthetic.generator import District, SynthSpec
 from synthetic.writers import write_district
 

@@ -9,8 +9,9 @@ import re
 import pytest
 from unified_sample import FORMULA_VALUE, LEGACY_KEYS, PERSONAL_VALUES, SCHOOLS, make_run, written_text
 
-from sis_migrate import report, validation
-from sis_migrate.staging import Staging
+from sis_migrate.stages.report import migration_report as report
+from sis_migrate.stages.validate import gx as validation
+from sis_migrate.storage import Staging
 
 
 def _validated_run(location, run_id: str, **options) -> Staging:

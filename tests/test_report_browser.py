@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from unified_sample import PERSONAL_VALUES, make_run
 
-from sis_migrate import report, validation
+from sis_migrate.stages.report import migration_report as report
+from sis_migrate.stages.validate import gx as validation
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -128,7 +128,8 @@ def _check_created(engine, schema) -> None:
         foreign = {(fk["referred_table"], tuple(fk["constrained_columns"])) for fk in inspector.get_foreign_keys(name)}
         assert foreign == {(fk.entity, fk.fields) for fk in entity.foreign_keys}, name
     score_quarantine = [c["name"] for c in inspector.get_columns(quarantine_table_name("gradebook", "Score"))]
-    assert score_quarantine == ["AssignmentId", "StudentNumber", "_reason", "_reason_column", "run_id"]
+    assert score_quarantine == ["AssignmentId", "StudentNumber", "_reason", "_reason_column", "run_id",
+                                "_source_school"]
 
 
 def test_metadata_creates_on_sqlite_and_enforces_keys(tmp_path, schema):

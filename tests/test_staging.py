@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sis_migrate.errors import ConfigurationError
-from sis_migrate.staging import SERVER_SIDE_ENCRYPTION, Staging
+from sis_migrate.storage import SERVER_SIDE_ENCRYPTION, Staging
 
 
 def _roundtrip(staging: Staging) -> None:

@@ -7,11 +7,10 @@ import json
 import pandas as pd
 import pytest
 
-from sis_migrate import suites
 from sis_migrate.errors import ConfigurationError
 from sis_migrate.mapping import DenyEntry, DenyList, default_deny_list, default_mappings
-from sis_migrate.schema import default_schema
-from sis_migrate.unify import LINEAGE
+from sis_migrate.schema import LINEAGE, default_schema
+from sis_migrate.stages.validate import suites
 from transforms.scrub import ssn_shaped
 
 
@@ -21,7 +20,8 @@ def test_committed_suites_equal_what_the_generator_makes():
     assert committed == sorted(default_schema().entities), "one suite file per entity, no other"
     for name, suite in generated.items():
         text = (suites.EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8")
-        assert text == suites.suite_json(suite), f"expectations/{name}.json is stale: run python -m sis_migrate.suites"
+        assert text == suites.suite_json(suite), (f"expectations/{name}.json is stale: "
+                                                  "run python -m sis_migrate.stages.validate.suites")
 
 
 def test_write_suites_writes_every_entity_and_removes_stale_files(tmp_path):

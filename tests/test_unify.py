@@ -5,10 +5,10 @@ import pytest
 
 from sis_migrate import legacy
 from sis_migrate.errors import RowDataError
-from sis_migrate.extract_sql import extract_columns
-from sis_migrate.pipeline import _context, field_specs
 from sis_migrate.run_config import RunConfig
-from sis_migrate.unify import SOURCE_SCHOOL, quarantine_records, remember, transform_table
+from sis_migrate.sources.sql import extract_columns
+from sis_migrate.stages.unify import _context, field_specs
+from sis_migrate.stages.unify.engine import SOURCE_SCHOOL, quarantine_records, remember, transform_table
 from transforms.accounting import REASON, REASON_COLUMN
 
 

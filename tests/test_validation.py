@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from unified_sample import PERSONAL_VALUES, SCHOOLS, load_target, make_run, written_text
 
-from sis_migrate import validation
-from sis_migrate.staging import Staging
+from sis_migrate.stages.validate import gx as validation
+from sis_migrate.storage import Staging
 
 # Rows the sample plants against the warning rules (see unified_sample.entity_rows).
 PLANTED_WARNINGS = {("gradebook_entry", "value_range", "max_points"): 1,

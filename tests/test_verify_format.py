@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sis_migrate import legacy, verify_format
+from sis_migrate import legacy
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
-from sis_migrate.verify_format import (
+from sis_migrate.sources import verify as verify_format
+from sis_migrate.sources.verify import (
     ExportFile,
     list_exports,
     newest_exports,
@@ -93,7 +94,7 @@ def test_a_character_outside_latin1_names_table_column_and_row_but_not_the_value
         write_verify_file(frame, CONSENT)
     error = caught.value
     assert (error.system, error.table, error.column) == ("verify", "verify_consent", "guardian_last")
-    assert "1" in error.row_key
+    assert "1" in error.row
     assert "Nguy" not in str(error)
 
 
@@ -119,7 +120,7 @@ def test_a_row_with_the_wrong_field_count_names_table_and_line():
     with pytest.raises(RowDataError) as caught:
         read_verify_file(data, RESIDENCY)
     assert caught.value.table == "verify_residency"
-    assert caught.value.row_key == "line 7"  # header, four rows (one spans two lines), then the bad one
+    assert caught.value.row == "line 7"  # header, four rows (one spans two lines), then the bad one
     assert "S9" not in str(caught.value)
 
 

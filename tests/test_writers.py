@@ -24,7 +24,7 @@ from sis_migrate import legacy
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import RELATIONAL_SYSTEMS, System
 from sis_migrate.locations import LegacyLocations, sqlite_url
-from sis_migrate.verify_format import list_exports, read_export, read_verify_file
+from sis_migrate.sources.verify import list_exports, read_export, read_verify_file
 from synthetic import writers_verify
 from synthetic.ddl import system_metadata
 from synthetic.writers import write_district
@@ -363,5 +363,5 @@ def test_a_value_the_server_refuses_is_a_row_data_error_without_the_value(tmp_pa
         with pytest.raises(RowDataError) as caught:
             write_district([Chunk(teacher, frame)], locations)
         assert (caught.value.table, caught.value.column) == ("Teacher", "EmployeeNumber")
-        assert caught.value.row_key == "chunk line 3"
+        assert caught.value.row == "chunk line 3"
         assert "TOO-LONG" not in str(caught.value)

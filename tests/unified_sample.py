@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sis_migrate.schema import default_schema
-from sis_migrate.staging import Staging
+from sis_migrate.storage import Staging
 
 SCHOOLS = ("610001", "610002")
 # Values that must never appear in a validation result, a data doc or the report.
@@ -140,11 +140,10 @@ def written_text(root) -> dict[str, str]:
 
 
 def load_target(staging: Staging, url: str, schema_name: str | None = None) -> None:
-    """Create the entity tables (``build_metadata`` plus lineage, as the load stage does) and load the sample."""
-    from sqlalchemy import Column, String, create_engine, insert, text
+    """Create the entity tables (``build_metadata``, as the load stage does) and load the sample."""
+    from sqlalchemy import create_engine, insert, text
 
     from sis_migrate.schema import build_metadata
-    from sis_migrate.unify import LINEAGE
 
     metadata = build_metadata(schema_name=schema_name)
     schema = default_schema()
@@ -154,10 +153,7 @@ def load_target(staging: Staging, url: str, schema_name: str | None = None) -> N
             connection.execute(text(f'CREATE SCHEMA "{schema_name}"'))
         tables = []
         for name in schema.entities:
-            table = metadata.tables[f"{schema_name}.{name}" if schema_name else name]
-            for lineage in LINEAGE:
-                table.append_column(Column(lineage, String(200), nullable=True))
-            tables.append(table)
+            tables.append(metadata.tables[f"{schema_name}.{name}" if schema_name else name])
         metadata.create_all(connection, tables=tables)
         for name in schema.entities:  # schema order: parents before children
             table = metadata.tables[f"{schema_name}.{name}" if schema_name else name]

@@ -4,7 +4,7 @@ Every rule of the migration returns an :class:`Outcome`. Outcomes chain (a rule 
 the previous one kept) and concatenate (chunk by chunk), and :func:`check_accounting` proves that
 no row was lost or invented: rows in = kept + merged + quarantined, per table.
 
-Quarantined rows carry ``_reason`` (a code of ``sis_migrate.reasons``) and ``_reason_column`` (the
+Quarantined rows carry ``_reason`` (a code of ``transforms.reasons``) and ``_reason_column`` (the
 column at fault, or NA); merged rows carry ``_reason`` and ``_survivor_key``. Fixes are counts per
 (reason, column); the fixed rows stay in ``kept``.
 """
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from sis_migrate.errors import MigrationError
-from sis_migrate.reasons import Disposition, reason
+from transforms.errors import AccountingError
+from transforms.reasons import Disposition, reason
 
 REASON = "_reason"
 REASON_COLUMN = "_reason_column"
@@ -30,15 +30,6 @@ _STRING = pd.StringDtype()
 FixCounts = dict[tuple[str, str], int]
 
 
-class AccountingError(MigrationError):
-    """Rows were lost or invented between the input of a table and its outcome."""
-
-    def __init__(self, table: str, rows_in: int, kept: int, merged: int, quarantined: int):
-        self.table, self.difference = table, rows_in - (kept + merged + quarantined)
-        what = f"{self.difference} row(s) lost" if self.difference > 0 else f"{-self.difference} row(s) invented"
-        super().__init__(
-            f"{table}: {rows_in} rows in, but kept {kept} + merged {merged} + quarantined {quarantined} "
-            f"= {kept + merged + quarantined}: {what}")
 
 
 def _checked(code: str, disposition: Disposition) -> str:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sis_migrate.errors import ConfigurationError
 from transforms.accounting import Outcome, split
+from transforms.errors import CodeSetError
 
 _STRING = pd.StringDtype()
 
@@ -31,19 +31,19 @@ class Crosswalk:
         """
         missing = {"legacy_code", "code_value"} - set(frame.columns)
         if missing:
-            raise ConfigurationError(
+            raise CodeSetError(
                 f"a crosswalk needs the columns legacy_code and code_value; missing {sorted(missing)}")
         rows = frame
         if namespace is not None:
             if "namespace" not in frame.columns:
-                raise ConfigurationError(f"crosswalk namespace {namespace!r} asked for, but the crosswalk has none")
+                raise CodeSetError(f"crosswalk namespace {namespace!r} asked for, but the crosswalk has none")
             rows = frame[frame["namespace"].astype(_STRING).str.strip() == namespace]
         codes = rows["legacy_code"].astype(_STRING).fillna("").str.strip()
         values = rows["code_value"].astype(_STRING).str.strip()
         pairs = pd.DataFrame({"code": codes, "value": values}).drop_duplicates()
         conflicting = pairs["code"][pairs["code"].duplicated()]
         if len(conflicting):
-            raise ConfigurationError(
+            raise CodeSetError(
                 f"crosswalk {namespace or ''}: {conflicting.nunique()} legacy code(s) map to more than one value")
         return cls(pd.Series(pairs["value"].to_numpy(), index=pd.Index(pairs["code"].to_numpy()), dtype=_STRING),
                    namespace)
@@ -55,7 +55,7 @@ class Crosswalk:
         if case_insensitive:
             folded = pd.DataFrame({"code": mapping.index.str.upper(), "value": mapping.array}).drop_duplicates()
             if folded["code"].duplicated().any():
-                raise ConfigurationError(f"crosswalk {self.namespace or ''}: codes that differ only in case map to "
+                raise CodeSetError(f"crosswalk {self.namespace or ''}: codes that differ only in case map to "
                                          "different values, so it cannot be read case-insensitively")
             mapping = pd.Series(folded["value"].array, index=pd.Index(folded["code"].array))
             keys = keys.str.upper()

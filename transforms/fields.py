@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sis_migrate.errors import MigrationError
+from transforms.errors import FieldValueError
 
 STRING = pd.StringDtype()
 DATETIME = "datetime64[s]"
@@ -44,16 +44,6 @@ class FieldResult:
 FieldTransform = Callable[[pd.Series], FieldResult]
 
 
-class FieldValueError(MigrationError):
-    """Values a transform cannot read where the legacy type promises readable ones.
-
-    ``labels`` are index labels of the offending rows (never their values), so the caller can
-    name the row keys in a ``RowDataError``.
-    """
-
-    def __init__(self, transform: str, labels: pd.Index, problem: str):
-        self.transform, self.labels, self.problem = transform, labels, problem
-        super().__init__(f"field transform {transform!r}: {len(labels)} value(s) {problem}")
 
 
 # --- helpers ----------------------------------------------------------------------------------

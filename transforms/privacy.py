@@ -8,8 +8,6 @@ import hmac
 import numpy as np
 import pandas as pd
 
-from sis_migrate.errors import ConfigurationError
-
 HASH_HEX_LENGTH = 16
 
 
@@ -21,7 +19,7 @@ def keyed_hash(series: pd.Series, key: bytes) -> pd.Series:
     hashed once (identifiers repeat a lot in reports of quarantined rows).
     """
     if not key:
-        raise ConfigurationError("keyed_hash needs a non-empty key")
+        raise ValueError("keyed_hash needs a non-empty key")
     values = series
     if pd.api.types.is_float_dtype(values.dtype) and bool((values.dropna() % 1 == 0).all()):
         values = values.astype("Int64")

@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _finish(cfg: RunConfig, dag_run) -> int:
-    from sis_migrate.staging import Staging
-    from sis_migrate.summary import build_summary, format_summary
+    from sis_migrate.stages.report.summary import build_summary, format_summary
+    from sis_migrate.storage import Staging
 
     staging = Staging(cfg.staging_location(), cfg.run_id)
     state = str(getattr(dag_run, "state", "unknown"))

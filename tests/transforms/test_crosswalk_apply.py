@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from sis_migrate.errors import ConfigurationError
 from transforms.accounting import REASON, REASON_COLUMN
 from transforms.crosswalk import Crosswalk, apply_crosswalk
+from transforms.errors import CodeSetError
 
 ACTIONS = Crosswalk.from_frame(pd.DataFrame({
     "legacy_code": ["WARN", "DET", "ISS", "OSS", "EXP"],
@@ -40,9 +40,9 @@ def test_namespaces_and_conflicts():
                           "code_value": ["Present", "Absent", "Probation"]})
     assert Crosswalk.from_frame(table, "mark").lookup(pd.Series(["P"])).tolist() == ["Present"]
     assert Crosswalk.from_frame(table, "action").lookup(pd.Series(["P"])).tolist() == ["Probation"]
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(CodeSetError):
         Crosswalk.from_frame(table)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(CodeSetError):
         Crosswalk.from_frame(table.drop(columns="code_value"))
 
 
@@ -55,7 +55,7 @@ def test_case_insensitive_reading_of_a_case_sensitive_crosswalk_is_refused():
     table = pd.DataFrame({"legacy_code": ["P", "p"], "code_value": ["Present", "Pending"]})
     crosswalk = Crosswalk.from_frame(table)
     assert crosswalk.lookup(pd.Series(["p"])).tolist() == ["Pending"]
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(CodeSetError):
         crosswalk.lookup(pd.Series(["p"]), case_insensitive=True)
 
 

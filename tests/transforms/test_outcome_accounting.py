@@ -1,7 +1,6 @@
 import pandas as pd
 import pytest
 
-from sis_migrate.errors import MigrationError
 from transforms.accounting import (
     REASON,
     REASON_COLUMN,
@@ -13,6 +12,7 @@ from transforms.accounting import (
     merge,
     split,
 )
+from transforms.errors import TransformError
 
 
 def frame(n: int, start: int = 0) -> pd.DataFrame:
@@ -74,7 +74,7 @@ def test_check_accounting_names_table_and_difference():
     assert check_accounting("SIM_STUDENT", 3, outcome) is outcome
     with pytest.raises(AccountingError) as caught:
         check_accounting("SIM_STUDENT", 5, outcome)
-    assert isinstance(caught.value, MigrationError)
+    assert isinstance(caught.value, TransformError)
     assert "SIM_STUDENT" in str(caught.value) and "2 row(s) lost" in str(caught.value)
     assert caught.value.difference == 2
     too_many = split(frame(7), [True] * 7, "unknown_school")

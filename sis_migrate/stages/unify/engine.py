@@ -26,7 +26,7 @@ import pandas as pd
 
 from sis_migrate import legacy
 from sis_migrate.errors import RowDataError
-from sis_migrate.schema import UnifiedSchema
+from sis_migrate.schema import NO_SCHOOL, SOURCE_KEY, SOURCE_SCHOOL, SOURCE_TABLE, UnifiedSchema
 from transforms.accounting import REASON, REASON_COLUMN, SURVIVOR_KEY, Outcome, check_accounting, split
 from transforms.consent import check_consents
 from transforms.crosswalk import Crosswalk, apply_crosswalk
@@ -36,12 +36,6 @@ from transforms.grades import grade_by_student
 from transforms.identity import contacts_from_guardians, rekey_values, resolve_duplicates
 from transforms.names import match_name
 from transforms.scrub import SSN_SCRUBBED, scrub_ssn
-
-SOURCE_KEY = "_source_key"
-SOURCE_SCHOOL = "_source_school"
-SOURCE_TABLE = "_source_table"
-LINEAGE = (SOURCE_TABLE, SOURCE_KEY, SOURCE_SCHOOL)
-NO_SCHOOL = "(none)"
 
 # A missing parent of these entities has its own reason; any other missing parent either was
 # quarantined itself (depends_on_quarantined) or never existed (unknown_parent).

@@ -7,14 +7,14 @@ from collections import Counter
 from typing import Any
 
 from sis_migrate.run_config import RunConfig
-from sis_migrate.staging import Staging
+from sis_migrate.storage import Staging
 
 
 def build_summary(staging: Staging, cfg: RunConfig) -> dict[str, Any]:
     """The terminal's view of the run: the figures of ``report/report.json``, which the report task
     computed from the staged accounting, unified data and timings, so nothing is counted twice."""
-    from sis_migrate.load import Target
-    from sis_migrate.report import REPORT_JSON
+    from sis_migrate.stages.load import Target
+    from sis_migrate.stages.report.migration_report import REPORT_JSON
 
     report = staging.read_json(REPORT_JSON)
     fixes: Counter[str] = Counter()

@@ -14,7 +14,7 @@ Every expectation carries ``meta.severity``: ``blocking`` (the run must not load
 Cross-entity rules (foreign keys, dates against a school year, birth date against grade level)
 have no built-in GX expectation. They are stored as ``unexpected_rows_expectation`` with a
 portable SQL query (``{batch}`` is GX's; ``{student}``-style placeholders name the other entity's
-table and are filled in per run) and a ``meta.check`` spec that :mod:`sis_migrate.validation`
+table and are filled in per run) and a ``meta.check`` spec that :mod:`sis_migrate.stages.validate.gx`
 evaluates with pandas on the unified Parquet and GX runs in the database on the target. Queries
 select a constant, never a column, so no value leaves the database even inside GX.
 """
@@ -29,8 +29,7 @@ from typing import Any
 from sis_migrate.errors import ConfigurationError
 from sis_migrate.locations import PROJECT_ROOT
 from sis_migrate.mapping import DenyList, Mappings, default_deny_list, default_mappings
-from sis_migrate.schema import Entity, UnifiedSchema
-from sis_migrate.unify import LINEAGE
+from sis_migrate.schema import LINEAGE, Entity, UnifiedSchema
 from transforms.grades import DESCRIPTOR_CODE_VALUES
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -218,7 +217,7 @@ def entity_suite(name: str, schema: UnifiedSchema, mappings: Mappings, deny_list
     expectations += _foreign_key_rules(name, entity, schema)
     expectations += _date_rules(name, entity)
     return {"name": f"{SUITE_PREFIX}{name}", "expectations": expectations,
-            "meta": {"generated_by": "sis_migrate.suites", "entity": name, "natural_key": key}}
+            "meta": {"generated_by": "sis_migrate.stages.validate.suites", "entity": name, "natural_key": key}}
 
 
 def build_suites(mappings: Mappings | None = None, deny_list: DenyList | None = None) -> dict[str, dict[str, Any]]:
@@ -260,7 +259,8 @@ def load_suites(directory: Path | str = EXPECTATIONS_DIR) -> dict[str, dict[str,
         except (OSError, json.JSONDecodeError) as err:
             raise ConfigurationError(f"{path}: suite cannot be read ({type(err).__name__})") from err
     if not suites:
-        raise ConfigurationError(f"{directory}: no expectation suites (run sis_migrate.suites.write_suites)")
+        raise ConfigurationError(f"{directory}: no expectation suites "
+                                 "(run python -m sis_migrate.stages.validate.suites)")
     return suites
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from sis_migrate.errors import SourceError
 from sis_migrate.locations import is_s3, split_s3
-from sis_migrate.reasons import REASONS
-from sis_migrate.staging import Staging
+from sis_migrate.storage import Staging
+from transforms.reasons import REASONS
 
 REPORT_JSON, REPORT_HTML = "report/report.json", "report/report.html"
 WORKLIST = "report/restricted/steward_worklist.csv"
@@ -125,7 +125,7 @@ def _timings(staging: Staging) -> list[dict[str, Any]]:
 
 
 def _disposition() -> dict[str, Any]:
-    from sis_migrate.disposition import disposition_report
+    from sis_migrate.stages.report.disposition import disposition_report
 
     report = disposition_report()
     return {"totals": report["totals"],

@@ -35,10 +35,9 @@ import pandas as pd
 
 from sis_migrate.errors import ConfigurationError, SourceError
 from sis_migrate.locations import redact_url
-from sis_migrate.schema import UnifiedSchema, default_schema
-from sis_migrate.staging import Staging
-from sis_migrate.suites import BLOCKING, WARNING, load_suites
-from sis_migrate.unify import SOURCE_SCHOOL
+from sis_migrate.schema import NO_SCHOOL, SOURCE_SCHOOL, UnifiedSchema, default_schema
+from sis_migrate.stages.validate.suites import BLOCKING, WARNING, load_suites
+from sis_migrate.storage import Staging
 from transforms.grades import DESCRIPTOR_CODE_VALUES
 
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
@@ -52,7 +51,7 @@ VALUE_KEYS = ("partial_unexpected_list", "partial_unexpected_index_list", "parti
               "unexpected_list", "unexpected_index_list", "unexpected_index_query", "unexpected_rows", "details")
 ROWS_RULE = "unexpected_rows_expectation"
 SCHOOL_FIELDS = ("school_id", "responsibility_school_id", "home_school_id")
-NO_SCHOOL = "(none)"
+
 ALL_SCHOOLS = "(all)"
 DEFAULT_HASH_KEY = "rehearsal-report-key"
 BATCH_ROWS = 1_000_000

@@ -1,5 +1,8 @@
 """Extract: read one legacy table into the run's staging area as typed Parquet parts.
 
+Input: the run configuration and one ``{system, table}``. Output: ``extract/<system>/<table>/``
+Parquet parts, and the rows, columns, files (with SHA-256) and tier-2 counts of the table.
+
 Relational tables are read with SQL that names only the mapped columns (a denied column is never
 selected, so its values never leave the legacy system), inside a read-only transaction, streamed
 in chunks so memory stays flat whatever the table's size. Verify is read from the newest export
@@ -20,7 +23,7 @@ from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import Column, System
 from sis_migrate.locations import read_only_sqlite, redact_url
 from sis_migrate.progress import Progress
-from sis_migrate.staging import Staging
+from sis_migrate.storage import Staging
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -187,7 +190,7 @@ def extract_relational(url: str, system: System, table_name: str, staging: Stagi
                        chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None) -> ExtractResult:
     from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, ProgrammingError
 
-    from sis_migrate.extract_sql import build_extract_query, extract_columns
+    from sis_migrate.sources.sql import build_extract_query, extract_columns
 
     table = legacy.table(system, table_name)
     columns = extract_columns(system, table_name)
@@ -235,8 +238,8 @@ def extract_verify(location: str, table_name: str, staging: Staging,
                    chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: Progress | None = None) -> ExtractResult:
     import pyarrow as pa
 
-    from sis_migrate.extract_sql import extract_columns
-    from sis_migrate.verify_format import newest_exports, read_export, read_verify_file
+    from sis_migrate.sources.sql import extract_columns
+    from sis_migrate.sources.verify import newest_exports, read_export, read_verify_file
 
     table = legacy.table(System.VERIFY, table_name)
     columns = extract_columns(System.VERIFY, table_name)
@@ -270,3 +273,13 @@ def extract_table(locations, system: System | str, table_name: str, staging: Sta
         return extract_verify(locations.verify, table_name, staging, chunk_rows, progress)
     return extract_relational(locations.url(system), system, table_name, staging, chunk_rows, progress)
 
+
+
+def extract(cfg, table: dict[str, str]) -> dict[str, Any]:
+    """The stage: one legacy table of the run's sources into its staging area; counts and files out."""
+    progress = Progress(f"extract {table['system']}.{table['table']}")
+    result = extract_table(cfg.locations(), table["system"], table["table"], cfg.staging_area(), cfg.chunk_rows,
+                           progress)
+    progress.done()
+    return {"system": result.system, "table": result.table, "rows": result.rows, "columns": result.columns,
+            "files": result.files, "source_file": result.source_file, "scrubbed": result.scrubbed}

@@ -1,5 +1,8 @@
 """Load: unified entities from staging into a fresh target, in dependency order, keys enforced.
 
+Input: ``unified/``, ``quarantine/`` and ``merge/`` Parquet. Output: the target (a PostgreSQL
+schema or a SQLite file) with every entity, quarantine and merge table, and rows per table.
+
 On PostgreSQL each run gets its own schema, ``rehearsal_<run id>``. The run is loaded into a
 side schema first and swapped in with ``ALTER SCHEMA ... RENAME`` inside one transaction, so a
 reader sees the previous complete load or the new complete load, never half of one; a task
@@ -11,14 +14,16 @@ Bulk path: COPY on PostgreSQL (psycopg 3), executemany in one transaction on SQL
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sis_migrate import legacy
 from sis_migrate.errors import ConfigurationError, SourceError
 from sis_migrate.locations import redact_url
 from sis_migrate.progress import Progress
+from sis_migrate.storage import Staging
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -248,3 +253,30 @@ def load_tables(target: Target, metadata: MetaData,
     engine.dispose()
     _publish(target)
     return loaded
+
+
+# --- the stage ---------------------------------------------------------------------------------
+
+def _parts_of(staging: Staging) -> Callable[[str], Iterator]:
+    from sis_migrate.schema import MERGE_TABLE, quarantine_table_name
+
+    quarantine_folders = {quarantine_table_name(t.system, t.name): f"quarantine/{t.qualified}/"
+                          for t in legacy.TABLES.values()}
+
+    def parts(table_name: str) -> Iterator:
+        folder = (quarantine_folders.get(table_name)
+                  or ("merge/" if table_name == MERGE_TABLE else f"unified/{table_name}/"))
+        for path in staging.list(folder):
+            if path.endswith(".parquet"):
+                yield staging.read_arrow(path)
+
+    return parts
+
+
+def load(cfg, validated: dict[str, Any]) -> dict[str, Any]:
+    """The stage: the run's unified data, quarantine and merge records into a fresh target."""
+    from sis_migrate.schema import build_metadata
+
+    target = Target(cfg.target_url(), cfg.run_id)
+    loaded = load_tables(target, build_metadata(), _parts_of(cfg.staging_area()))
+    return {"target": target.describe(), "rows": sum(loaded.values()), "tables": loaded}

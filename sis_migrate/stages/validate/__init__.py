@@ -1,0 +1,57 @@
+"""Validate: Great Expectations suites on the unified data (point 2) and inside the target (point 3).
+
+Input: ``unified/`` Parquet (point 2) or the loaded target (point 3), the suites of
+``expectations/``. Output: ``validation/<point>/`` results holding counts and rates only (never a
+value), and a summary; a blocking failure stops the run (before anything loads, at point 2).
+Point 1, the staged profile, runs in the stage step (:func:`gx.profile_staged`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sis_migrate.errors import ValidationFailed
+from sis_migrate.run_config import RunConfig
+
+VALIDATION_TASKS = 4
+
+
+def validation_batches(schema) -> list[dict[str, list[str]]]:
+    """The entities split into a few batches, one mapped validation task (one GX context) each."""
+    names = list(schema.entities)
+    return [{"entities": names[start::VALIDATION_TASKS]} for start in range(VALIDATION_TASKS)]
+
+
+def validate(cfg: RunConfig, batch: dict[str, list[str]]) -> dict[str, Any]:
+    """Validation point 2, for some entities: their suites on the unified data, in this task's own GX context."""
+    from sis_migrate.stages.validate.gx import validate_unified
+
+    summary = validate_unified(cfg.staging_area(), entities=batch["entities"])
+    return {"entities": len(batch["entities"]), "blocking_failures": summary["blocking_failures"],
+            "warning_failures": summary["warning_failures"]}
+
+
+def gather_validation(cfg: RunConfig, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of the unified validation; a blocking failure stops the run before anything loads."""
+    from sis_migrate.stages.validate.gx import gather_results
+
+    summary = gather_results(cfg.staging_area(), "unified")
+    if summary["blocking_failures"]:
+        failed = ", ".join(sorted({f"{f['entity']}.{f.get('column') or f['check']}" for f in summary["failures"]
+                                   if f["severity"] == "blocking"}))
+        raise ValidationFailed(f"{summary['blocking_failures']} blocking expectation(s) failed on the unified "
+                               f"data ({failed}); nothing was loaded. See report/data_docs of this run.")
+    return {"blocking_failures": 0, "warning_failures": summary["warning_failures"]}
+
+
+def validate_target(cfg: RunConfig, reconciled: dict[str, Any]) -> dict[str, Any]:
+    """Validation point 3: the suites run inside the target; counts and key checksums per school."""
+    from sis_migrate.stages.load import Target
+    from sis_migrate.stages.validate.gx import validate_target as run_target_validation
+
+    target = Target(cfg.target_url(), cfg.run_id)
+    summary = run_target_validation(target.url, target.schema, cfg.staging_area(), hash_key=cfg.hash_key)
+    if summary["blocking_failures"] or summary.get("unreconciled_entities"):
+        raise ValidationFailed(f"target validation: {summary['blocking_failures']} blocking failure(s), "
+                               f"unreconciled entities: {', '.join(summary.get('unreconciled_entities') or [])}")
+    return {"blocking_failures": 0, "warning_failures": summary["warning_failures"]}
