@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Headless Chromium for the browser tests of the report and the data docs (Debian package).
 chromium:
