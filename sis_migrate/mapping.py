@@ -14,11 +14,12 @@ fate (mapped, ignored or denied), against the catalog or against the columns a l
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,11 +28,14 @@ from sis_migrate.config_yaml import Source, StrictModel
 from sis_migrate.errors import ConfigurationError
 from sis_migrate.legacy import System
 from sis_migrate.schema import CROSSWALK_DIR, MAPPINGS_DIR, SCHEMA_FILE, UnifiedSchema, load_schema
+from transforms.crosswalk import CodeRow, Crosswalk
+from transforms.errors import CodeSetError
 from transforms.reasons import REASONS, Disposition
 
 DENY_LIST_FILE = "deny_list.yaml"
 DEFAULT_TRANSFORM = "copy"
 CROSSWALK_HEADER = ("legacy_code", "code_value", "description")
+ORDINAL_COLUMN = "ordinal"  # optional fourth column: the place of each code value in an ordered code set
 DenyCategory = Literal["citizenship_immigration", "birth_place", "us_entry", "ssn", "identity_document",
                        "health_text", "staff_free_text", "not_needed"]
 DENY_CATEGORIES: tuple[str, ...] = get_args(DenyCategory)
@@ -51,90 +55,101 @@ def field_transform_names() -> frozenset[str]:
 # --- models ------------------------------------------------------------------------------------
 
 class FieldSource(StrictModel):
-    """Where one target field comes from: legacy column(s) through a transform, a crosswalk, or a transform
-    and then a crosswalk (the transform prepares the code the crosswalk maps); or a constant."""
+    """Where one target field comes from: one legacy column, through a transform, a crosswalk, or a
+    transform and then a crosswalk (the transform prepares the code the crosswalk maps)."""
 
-    from_: tuple[str, ...] = Field(default=(), alias="from")
+    from_: str = Field(alias="from", min_length=1)
     transform: str | None = None
     crosswalk: str | None = None
-    value: str | int | float | bool | None = None
     unknown_code_reason: str | None = None  # with a crosswalk: the quarantine reason of a code outside it
 
     @field_validator("from_", mode="before")
     @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return (value,) if isinstance(value, str) else value
+    def _one_column(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            raise ValueError("'from' names one legacy column: the transform stage maps one column per field")
+        return value
 
     @model_validator(mode="after")
-    def _one_way(self) -> FieldSource:
-        has_value = "value" in self.model_fields_set
-        if bool(self.from_) == has_value:
-            raise ValueError("give exactly one of 'from' (legacy columns) or 'value' (a constant)")
-        if has_value and (self.transform or self.crosswalk):
-            raise ValueError("a constant 'value' takes no transform or crosswalk")
+    def _reason_with_crosswalk(self) -> FieldSource:
         if self.unknown_code_reason and not self.crosswalk:
             raise ValueError("'unknown_code_reason' goes with a crosswalk")
         if self.unknown_code_reason and (
                 REASONS.get(self.unknown_code_reason) is None
                 or REASONS[self.unknown_code_reason].disposition is not Disposition.QUARANTINE):
             raise ValueError(f"'unknown_code_reason' {self.unknown_code_reason!r} is not a quarantine reason "
-                             "of sis_migrate/reasons.py")
+                             "of transforms/reasons.py")
         return self
 
     @property
+    def column(self) -> str:
+        return self.from_
+
+    @property
     def transform_name(self) -> str | None:
-        """The field transform: ``copy`` unless named; before a crosswalk only if named; none for a constant."""
-        if "value" in self.model_fields_set:
-            return None
+        """The field transform: ``copy`` unless named; before a crosswalk only if named."""
         if self.crosswalk:
             return self.transform
         return self.transform or DEFAULT_TRANSFORM
 
 
+class MappedField(NamedTuple):
+    """One target field of a table's mapping, with its entity and name (``entity.field`` in the wide frame)."""
+
+    entity: str
+    field: str
+    source: FieldSource
+
+    @property
+    def column(self) -> str:
+        return f"{self.entity}.{self.field}"
+
+
+class SchoolVia(StrictModel):
+    """A row's school found through another table: ``via`` a school lookup, by a field of this row."""
+
+    via: str  # the lookup, named by its entity (section, gradebook_entry)
+    key: str  # entity.field of this table holding the lookup's key
+
+
 class TableMapping(StrictModel):
+    """One legacy table: what it feeds, how it is processed, whose school its rows belong to, its rules."""
+
+    process: Literal["whole", "parts"] = "whole"  # whole: one pass, in dependency order; parts: part by part
+    school: str | SchoolVia | None = None  # entity.field naming the row's school, or a lookup; None: no school
+    school_lookup: str | None = None  # entity.field whose key later tables look the row's school up by
+    rules: tuple[str, ...] = ()  # named table rules (sis_migrate/stages/unify/table_rules.py), in order
     targets: dict[str, dict[str, FieldSource]] = Field(min_length=1)  # entity -> field -> source
     ignored: dict[str, str] = {}  # column -> one-line reason
 
     @property
+    def fields(self) -> tuple[MappedField, ...]:
+        return tuple(MappedField(entity, name, source)
+                     for entity, fields in self.targets.items() for name, source in fields.items())
+
+    @property
+    def field_columns(self) -> frozenset[str]:
+        """Every ``entity.field`` this table maps."""
+        return frozenset(f.column for f in self.fields)
+
+    @property
     def mapped_columns(self) -> tuple[str, ...]:
         """Every legacy column some target field reads, in first-use order, each once."""
-        seen: dict[str, None] = {}
-        for fields in self.targets.values():
-            for source in fields.values():
-                seen.update(dict.fromkeys(source.from_))
-        return tuple(seen)
+        return tuple(dict.fromkeys(f.source.column for f in self.fields))
 
     def targets_of(self, column: str) -> list[str]:
         """``entity.field`` names the column feeds."""
-        return [f"{entity}.{name}" for entity, fields in self.targets.items()
-                for name, source in fields.items() if column in source.from_]
+        return [f.column for f in self.fields if f.source.column == column]
+
+    @property
+    def lookup_name(self) -> str | None:
+        """The name later tables use for this table's school lookup: its entity."""
+        return self.school_lookup.split(".", 1)[0] if self.school_lookup else None
 
 
 class SystemMapping(StrictModel):
     system: System
     tables: dict[str, TableMapping] = Field(min_length=1)
-
-
-class CrosswalkRow(StrictModel):
-    legacy_code: str
-    code_value: str = Field(min_length=1)
-    description: str
-
-
-class Crosswalk(StrictModel):
-    name: str
-    namespace: str
-    rows: tuple[CrosswalkRow, ...]
-
-    @property
-    def codes(self) -> dict[str, str]:
-        """legacy code -> code value."""
-        return {row.legacy_code: row.code_value for row in self.rows}
-
-    @property
-    def code_values(self) -> tuple[str, ...]:
-        """The distinct code values, in file order: the rows this code set puts in the descriptor table."""
-        return tuple(dict.fromkeys(row.code_value for row in self.rows))
 
 
 class DenyEntry(StrictModel):
@@ -165,11 +180,66 @@ class Mappings:
         system_mapping = self.systems.get(System(system))
         return system_mapping.tables.get(table) if system_mapping else None
 
+    def mapped_tables(self) -> list[tuple[legacy.Table, TableMapping]]:
+        """Every mapped legacy table with its mapping, in catalog order."""
+        return [(table, mapping) for table in legacy.TABLES.values()
+                if (mapping := self.table(table.system, table.name)) is not None]
+
+    def needs(self, table: legacy.Table, mapping: TableMapping) -> set[str]:
+        """What a table needs from the tables before it: parent entities, school lookups, rule state."""
+        from sis_migrate.stages.unify.table_rules import RULES
+
+        own = set(mapping.targets)
+        needed = {f"entity:{fk.entity}" for entity in mapping.targets
+                  for fk in self.schema.entity(entity).foreign_keys if fk.entity not in own}
+        if isinstance(mapping.school, SchoolVia):
+            needed.add(f"school_of:{mapping.school.via}")
+        needed.update(f"state:{name}" for rule in mapping.rules for name in RULES[rule].needs)
+        return needed
+
+    def provides(self, mapping: TableMapping) -> set[str]:
+        """What a table leaves for the tables after it."""
+        from sis_migrate.stages.unify.table_rules import RULES
+
+        provided = {f"entity:{entity}" for entity in mapping.targets}
+        if mapping.lookup_name:
+            provided.add(f"school_of:{mapping.lookup_name}")
+        provided.update(f"state:{name}" for rule in mapping.rules for name in RULES[rule].provides)
+        return provided
+
+    def processing_order(self) -> list[tuple[legacy.Table, TableMapping]]:
+        """The whole tables in dependency order (catalog order where free), then the part-by-part tables.
+
+        A whole table runs after every table it needs; a part-by-part table runs in parallel with
+        the others after all whole tables, so it may need only what whole tables provide.
+        """
+        whole = [(t, m) for t, m in self.mapped_tables() if m.process == "whole"]
+        parts = [(t, m) for t, m in self.mapped_tables() if m.process == "parts"]
+        available: set[str] = set()
+        ordered: list[tuple[legacy.Table, TableMapping]] = []
+        pending = list(whole)
+        while pending:
+            ready = next(((t, m) for t, m in pending if self.needs(t, m) <= available | self.provides(m)), None)
+            if ready is None:
+                stuck = ", ".join(f"{t.qualified} (needs {', '.join(sorted(self.needs(t, m) - available))})"
+                                  for t, m in pending)
+                raise ConfigurationError(f"the whole-table mappings need each other in a cycle or need what no "
+                                         f"table provides: {stuck}")
+            pending.remove(ready)
+            ordered.append(ready)
+            available |= self.provides(ready[1])
+        for table, mapping in parts:
+            missing = self.needs(table, mapping) - available - self.provides(mapping)
+            if missing:
+                raise ConfigurationError(f"{table.qualified} is processed in parts but needs "
+                                         f"{', '.join(sorted(missing))}, which no whole table provides")
+        return ordered + parts
+
 
 # --- loaders -----------------------------------------------------------------------------------
 
 def load_crosswalk(path: Path | str, namespace: str) -> Crosswalk:
-    """One crosswalk CSV: header ``legacy_code,code_value,description``, no legacy code twice."""
+    """One crosswalk CSV: header ``legacy_code,code_value,description[,ordinal]``, no legacy code twice."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8", newline="") as handle:
@@ -178,23 +248,30 @@ def load_crosswalk(path: Path | str, namespace: str) -> Crosswalk:
         raise ConfigurationError(f"{path}: crosswalk cannot be read ({err.strerror})") from err
     except (csv.Error, UnicodeDecodeError) as err:
         raise ConfigurationError(f"{path}: crosswalk is not UTF-8 CSV ({type(err).__name__})") from err
-    if not lines or tuple(lines[0]) != CROSSWALK_HEADER:
-        raise ConfigurationError(f"{path}:1: crosswalk header must be {','.join(CROSSWALK_HEADER)}")
+    if not lines or tuple(lines[0]) not in (CROSSWALK_HEADER, (*CROSSWALK_HEADER, ORDINAL_COLUMN)):
+        raise ConfigurationError(f"{path}:1: crosswalk header must be {','.join(CROSSWALK_HEADER)}"
+                                 f"[,{ORDINAL_COLUMN}]")
+    width = len(lines[0])
     rows, first_line = [], {}
     for number, line in enumerate(lines[1:], start=2):
         if not line:
             continue
-        if len(line) != len(CROSSWALK_HEADER):
-            raise ConfigurationError(f"{path}:{number}: expected {len(CROSSWALK_HEADER)} fields, found {len(line)}")
-        legacy_code, code_value, description = (part.strip() for part in line)
+        if len(line) != width:
+            raise ConfigurationError(f"{path}:{number}: expected {width} fields, found {len(line)}")
+        legacy_code, code_value, description, *ordinal = (part.strip() for part in line)
         if legacy_code in first_line:
             raise ConfigurationError(f"{path}:{number}: legacy code {legacy_code!r} is already on line "
                                      f"{first_line[legacy_code]}")
         if not code_value:
             raise ConfigurationError(f"{path}:{number}: code_value is empty")
+        if ordinal and not re.fullmatch(r"-?\d+", ordinal[0]):
+            raise ConfigurationError(f"{path}:{number}: {ORDINAL_COLUMN} must be a whole number")
         first_line[legacy_code] = number
-        rows.append(CrosswalkRow(legacy_code=legacy_code, code_value=code_value, description=description))
-    return Crosswalk(name=path.stem, namespace=namespace, rows=tuple(rows))
+        rows.append(CodeRow(legacy_code, code_value, description, int(ordinal[0]) if ordinal else None))
+    try:
+        return Crosswalk(name=path.stem, namespace=namespace, rows=tuple(rows))
+    except CodeSetError as err:
+        raise ConfigurationError(f"{path}: {err}") from err
 
 
 def load_crosswalks(schema: UnifiedSchema, crosswalk_dir: Path | str) -> dict[str, Crosswalk]:
@@ -238,10 +315,9 @@ def _check_system_mapping(mapping: SystemMapping, source: Source, schema: Unifie
                 field_at = (*entity_at, field_name)
                 if field_name not in entity.field_names:
                     raise source.error(field_at, f"unknown field {entity_name}.{field_name}")
-                for column in field_source.from_:
-                    if column not in known_columns:
-                        raise source.error((*field_at, "from"), f"the legacy catalog has no column "
-                                                                f"{mapping.system.value}.{table_name}.{column}")
+                if field_source.column not in known_columns:
+                    raise source.error((*field_at, "from"), f"the legacy catalog has no column "
+                                                            f"{mapping.system.value}.{table_name}.{field_source.column}")
                 _check_field_conversion(field_source, entity.field(field_name).descriptor, field_at, source,
                                         schema, crosswalk_dir, transforms)
             missing = [name for name in entity.required_fields if name not in fields]
@@ -257,6 +333,33 @@ def _check_system_mapping(mapping: SystemMapping, source: Source, schema: Unifie
         if unmapped_keys:
             raise source.error(at, f"key column(s) {', '.join(unmapped_keys)} must be mapped: "
                                    "quarantine and lineage name rows by them")
+        _check_table_steps(table_mapping, at, source)
+
+
+def _check_table_steps(table_mapping: TableMapping, at: tuple, source: Source) -> None:
+    """The table's school, school lookup and rules name fields it maps and rules that exist."""
+    from sis_migrate.stages.unify.table_rules import RULES
+
+    mapped = table_mapping.field_columns
+    school = table_mapping.school
+    if isinstance(school, str) and school not in mapped:
+        raise source.error((*at, "school"), f"{school} is not a field this table maps")
+    if isinstance(school, SchoolVia) and school.key not in mapped:
+        raise source.error((*at, "school", "key"), f"{school.key} is not a field this table maps")
+    if table_mapping.school_lookup and table_mapping.school_lookup not in mapped:
+        raise source.error((*at, "school_lookup"), f"{table_mapping.school_lookup} is not a field this table maps")
+    if table_mapping.school_lookup and table_mapping.school is None:
+        raise source.error((*at, "school_lookup"), "a school lookup needs the table's own 'school'")
+    for index, name in enumerate(table_mapping.rules):
+        rule = RULES.get(name)
+        if rule is None:
+            raise source.error((*at, "rules", index), f"unknown table rule {name!r}; known: {', '.join(sorted(RULES))}")
+        unmapped = [column for column in rule.reads if column not in mapped]
+        if unmapped:
+            raise source.error((*at, "rules", index), f"rule {name} reads {', '.join(unmapped)}, "
+                                                      "which this table does not map")
+        if rule.needs_whole_table and table_mapping.process != "whole":
+            raise source.error((*at, "rules", index), f"rule {name} needs the whole table: process: whole")
 
 
 def _check_field_conversion(field_source: FieldSource, descriptor: str | None, at: tuple, source: Source,
@@ -274,7 +377,7 @@ def _check_field_conversion(field_source: FieldSource, descriptor: str | None, a
             expected = f"the {descriptor!r} code set" if descriptor else "no code set (it is not a descriptor)"
             raise source.error((*at, "crosswalk"), f"the field holds {expected}, not {name!r}")
         return
-    if descriptor and field_source.from_:
+    if descriptor:
         raise source.error(at, f"the field holds a {descriptor!r} code: map it with crosswalk: {descriptor}")
 
 
@@ -297,7 +400,9 @@ def load_mappings(mappings_dir: Path | str | None = None) -> Mappings:
     unfed = [name for name, entity in schema.entities.items() if entity.origin == "mapped" and name not in fed]
     if unfed:
         raise ConfigurationError(f"{base / SCHEMA_FILE}: no mapping feeds the entities {', '.join(unfed)}")
-    return Mappings(schema=schema, systems=systems, crosswalks=crosswalks)
+    mappings = Mappings(schema=schema, systems=systems, crosswalks=crosswalks)
+    mappings.processing_order()  # a cycle, or a part-by-part table needing another, is refused now
+    return mappings
 
 
 def load_deny_list(path: Path | str | None = None) -> DenyList:

@@ -5,19 +5,21 @@ import pytest
 
 from sis_migrate import legacy
 from sis_migrate.errors import RowDataError
+from sis_migrate.mapping import default_mappings
 from sis_migrate.run_config import RunConfig
+from sis_migrate.schema import SOURCE_SCHOOL
 from sis_migrate.sources.sql import extract_columns
-from sis_migrate.stages.unify import _context, field_specs
-from sis_migrate.stages.unify.engine import SOURCE_SCHOOL, quarantine_records, remember, transform_table
+from sis_migrate.stages.unify import context
+from sis_migrate.stages.unify.engine import quarantine_records, transform_table
 from transforms.accounting import REASON, REASON_COLUMN
 
 
 @pytest.fixture
 def ctx():
-    context = _context(RunConfig())
-    context.kept_keys["student"] = pd.DataFrame({"student_unique_id": pd.array([10000001, 10000002], "Int64")})
-    context.kept_keys["school"] = pd.DataFrame({"school_id": ["009755"]})
-    return context
+    made = context(RunConfig())
+    made.state.kept_keys["student"] = pd.DataFrame({"student_unique_id": pd.array([10000001, 10000002], "Int64")})
+    made.state.kept_keys["school"] = pd.DataFrame({"school_id": ["009755"]})
+    return made
 
 
 def _incidents(rows):
@@ -25,7 +27,7 @@ def _incidents(rows):
 
 
 def _run(frame, system, table, ctx):
-    return transform_table(frame, legacy.table(system, table), field_specs(legacy.System(system), table), ctx)
+    return transform_table(frame, legacy.table(system, table), default_mappings().table(system, table), ctx)
 
 
 def test_a_row_feeding_two_entities_is_quarantined_from_both(ctx):
@@ -49,9 +51,9 @@ def test_a_row_feeding_two_entities_is_quarantined_from_both(ctx):
 
 
 def test_a_missing_parent_says_whether_it_was_quarantined_or_never_existed(ctx):
-    ctx.kept_keys["section"] = pd.DataFrame({"section_id": pd.array([100], "Int64")})
-    ctx.quarantined_keys["section"] = pd.DataFrame({"section_id": pd.array([200], "Int64")})
-    ctx.school_of_section = pd.Series(["009755", "009755"], index=pd.Index([100, 200]))
+    ctx.state.kept_keys["section"] = pd.DataFrame({"section_id": pd.array([100], "Int64")})
+    ctx.state.quarantined_keys["section"] = pd.DataFrame({"section_id": pd.array([200], "Int64")})
+    ctx.state.school_of["section"] = pd.Series(["009755", "009755"], index=pd.Index([100, 200]))
     roster = pd.DataFrame({"SectionId": [100, 200, 300, 100], "StudentNumber": [" 0010000001", "10000001",
                                                                                  "10000002", "S99999999"],
                            "EnrolledOn": pd.to_datetime(["2018-09-04"] * 4).astype("datetime64[s]"),
@@ -72,8 +74,9 @@ def test_duplicate_students_merge_into_the_lowest_id_and_later_tables_follow(ctx
     result = _run(students, "sim", "SIM_STUDENT", ctx)
     assert result.entities["student"]["student_unique_id"].tolist() == [10000001, 10000003]
     assert result.outcome.merged["_survivor_key"].tolist() == ["10000001"]
-    remember(result, field_specs(legacy.System.SIM, "SIM_STUDENT"), ctx)
-    assert ctx.student_key_map.to_dict() == {10000005: 10000001}
+    ctx.state.remember(result, default_mappings().table("sim", "SIM_STUDENT"), ctx.schema)
+    assert ctx.state.key_maps["student"].to_dict() == {10000005: 10000001}
+    assert ctx.state.quarantined_keys["student"]["student_unique_id"].tolist() == [10000005]
 
 
 def test_a_value_a_field_transform_cannot_read_names_the_row(ctx):
@@ -84,8 +87,8 @@ def test_a_value_a_field_transform_cannot_read_names_the_row(ctx):
 
 
 def test_a_score_splits_into_points_and_status_and_an_unknown_code_is_quarantined(ctx):
-    ctx.kept_keys["gradebook_entry"] = pd.DataFrame({"gradebook_entry_identifier": pd.array([9001], "Int64")})
-    ctx.school_of_entry = pd.Series(["009755"], index=pd.Index([9001]))
+    ctx.state.kept_keys["gradebook_entry"] = pd.DataFrame({"gradebook_entry_identifier": pd.array([9001], "Int64")})
+    ctx.state.school_of["gradebook_entry"] = pd.Series(["009755"], index=pd.Index([9001]))
     scores = pd.DataFrame({"AssignmentId": [9001] * 4,
                            "StudentNumber": ["10000001", "10000002", " 0010000001", " 10000002"],
                            "Score": ["92.5", "EX", "A+", ""],
@@ -96,3 +99,36 @@ def test_a_score_splits_into_points_and_status_and_an_unknown_code_is_quarantine
     assert entries["points_earned"].iloc[0] == 92.5 and entries["points_earned"].iloc[1:].isna().all()
     quarantined = result.outcome.quarantined
     assert quarantined[[REASON, REASON_COLUMN]].values.tolist() == [["unmapped_code", "Score"]]
+
+
+def _enrollments(rows):
+    frame = pd.DataFrame(rows, columns=["ENROLL_ID", "STUDENT_ID", "SCHOOL_ID", "SCHOOL_YR", "GRADE_LVL_CD",
+                                        "ENTRY_DT", "ENTRY_CD", "LEAVE_DT", "LEAVE_CD", "HOMEROOM_CD", "PRIMARY_IND"])
+    for column in ("ENTRY_DT", "LEAVE_DT"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
+    return frame
+
+
+@pytest.mark.parametrize(("code", "grade"), [("PK", "Preschool/Prekindergarten"), ("K", "Kindergarten"),
+                                              ("KG", "Kindergarten"), ("09", "Ninth grade"), ("9", "Ninth grade"),
+                                              ("12", "Twelfth grade"), ("k", "Kindergarten")])
+def test_a_grade_level_in_the_crosswalk_maps_to_its_descriptor(code, grade, ctx):
+    result = _run(_enrollments([(1, 10000001, "9755", "2018-2019", code, "2018-09-04", "E1", None, None, "", "Y")]),
+                  "sim", "SIM_ENROLLMENT", ctx)
+    assert result.entities["student_school_association"]["entry_grade_level_descriptor"].tolist() == [grade]
+
+
+@pytest.mark.parametrize("code", ["13", "", None, "00", "1O"])
+def test_a_grade_level_outside_the_crosswalk_is_an_invalid_grade_level_and_counts_before_the_date_rules(code, ctx):
+    frame = _enrollments([(1, 10000001, "9755", "2018-2019", code, "2018-09-04", "E1", "2018-09-01", None, "", "Y"),
+                          (2, 10000002, "9755", "2018-2019", "09", "2018-09-04", "E1", "2018-09-01", None, "", "Y")])
+    quarantined = _run(frame, "sim", "SIM_ENROLLMENT", ctx).outcome.quarantined
+    assert quarantined[[REASON, REASON_COLUMN]].values.tolist() == [["invalid_grade_level", "GRADE_LVL_CD"],
+                                                                    ["leave_before_entry", "LEAVE_DT"]]
+
+
+def test_the_current_grade_of_each_student_is_left_for_the_consent_rules(ctx):
+    frame = _enrollments([(1, 10000001, "9755", "2018-2019", "10", "2018-09-04", "E1", None, None, "", "Y"),
+                          (2, 10000002, "9755", "2017-2018", "08", "2017-09-04", "E1", "2018-06-20", None, "", "Y")])
+    _run(frame, "sim", "SIM_ENROLLMENT", ctx)
+    assert ctx.state.grade_by_student.to_dict() == {10000001: 10}

@@ -1,4 +1,4 @@
-"""SIM_ENROLLMENT rules: invalid grade level, leave before entry, overlapping primary enrollments.
+"""SIM_ENROLLMENT rules: leave before entry, overlapping primary enrollments.
 
 Rules run in that order; each sees only the rows the previous one kept. Dates are expected
 after the ``date`` field transform (sentinel 9999-12-31 already NULL = still enrolled).
@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from transforms.accounting import Outcome, split
-from transforms.crosswalk import Crosswalk, apply_crosswalk
 
 _OPEN_END = np.datetime64("9999-12-31", "s")
 
@@ -61,18 +60,13 @@ def overlapping_primary(frame: pd.DataFrame, student: str = "student_unique_id",
     return split(frame, quarantine, "overlapping_primary_enrollment")  # a relation between rows, no one column
 
 
-def check_enrollments(frame: pd.DataFrame, grade_crosswalk: Crosswalk, grade: str = "entry_grade_level",
-                      grade_target: str | None = None, student: str = "student_unique_id",
-                      entry_date: str = "entry_date", exit_date: str = "exit_withdraw_date",
-                      primary: str = "primary_school", enroll_id: str = "enroll_id") -> Outcome:
-    """invalid_grade_level, then leave_before_entry, then overlapping_primary_enrollment.
+def enrollment_rules(frame: pd.DataFrame, student: str = "student_unique_id", entry_date: str = "entry_date",
+                     exit_date: str = "exit_withdraw_date", primary: str = "primary_school",
+                     enroll_id: str = "enroll_id") -> Outcome:
+    """leave_before_entry, then overlapping_primary_enrollment, on the whole table at once.
 
-    The grade code is mapped through ``grade_crosswalk`` into ``grade_target`` (default: in
-    place); a code outside it, blank included, is ``invalid_grade_level``. The whole table must be
-    given at once: overlaps are found across all of a student's enrollments.
+    Overlaps are found across all of a student's enrollments, so the whole table must be given.
+    (A grade level outside its crosswalk was quarantined before, by the mapping's crosswalk.)
     """
-    graded = apply_crosswalk(frame, grade, grade_crosswalk, grade_target or grade, case_insensitive=True,
-                             blank_is_null=False, reason="invalid_grade_level")
-    return (graded
-            .then(lambda rows: leave_before_entry(rows, entry_date, exit_date))
+    return (leave_before_entry(frame, entry_date, exit_date)
             .then(lambda rows: overlapping_primary(rows, student, entry_date, exit_date, primary, enroll_id)))

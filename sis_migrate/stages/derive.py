@@ -8,9 +8,12 @@ every code set), then the batches of entities the validation tasks take.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sis_migrate.run_config import RunConfig
+
+log = logging.getLogger(__name__)
 
 
 def derive(cfg: RunConfig, facts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -18,30 +21,29 @@ def derive(cfg: RunConfig, facts: list[dict[str, Any]]) -> dict[str, Any]:
     import pandas as pd
 
     from sis_migrate.mapping import default_mappings
-    from sis_migrate.schema import arrow_table
+    from sis_migrate.schema import NO_SCHOOL, arrow_table
+    from sis_migrate.stages.unify.state import TransformState
     from sis_migrate.stages.validate import validation_batches
     from transforms.attendance import daily_attendance
 
     staging = cfg.staging_area()
-    schema = default_mappings().schema
+    mappings = default_mappings()
+    schema = mappings.schema
     events = [staging.read_frame(path, ["student_unique_id", "section_id", "event_date",
                                         "attendance_event_category_descriptor"])
               for path in staging.list("unified/student_section_attendance_event/")]
-    school_of_section = staging.read_frame("lookups/school_of_section.parquet")
+    school_of_section = TransformState.load(staging).school_of["section"]
     days = daily_attendance(pd.concat(events, ignore_index=True) if events else pd.DataFrame(
         columns=["student_unique_id", "section_id", "event_date", "attendance_event_category_descriptor"]),
-        pd.Series(school_of_section["value"].to_numpy(), index=pd.Index(school_of_section["key"].to_numpy())),
-        cfg.school_year)
+        school_of_section[school_of_section != NO_SCHOOL], cfg.school_year)
     days = days.assign(_source_table=pd.NA, _source_key=pd.NA, _source_school=days["school_id"])
     staging.write_arrow("unified/student_school_attendance_event/derived.parquet",
                         arrow_table(schema.entity("student_school_attendance_event"), days))
-    mappings = default_mappings()
     descriptors = pd.DataFrame([
-        {"namespace": crosswalk.namespace, "code_value": value,
-         "description": next(r.description for r in crosswalk.rows if r.code_value == value) or None}
+        {"namespace": crosswalk.namespace, "code_value": value, "description": crosswalk.description_of(value) or None}
         for crosswalk in mappings.crosswalks.values() for value in crosswalk.code_values
     ]).drop_duplicates(["namespace", "code_value"])
     descriptors = descriptors.assign(_source_table=pd.NA, _source_key=pd.NA, _source_school=pd.NA)
     staging.write_arrow("unified/descriptor/derived.parquet", arrow_table(schema.entity("descriptor"), descriptors))
-    print(f"[derive] {len(days):,} school attendance days, {len(descriptors):,} descriptors", flush=True)
+    log.info("[derive] %s school attendance days, %s descriptors", f"{len(days):,}", f"{len(descriptors):,}")
     return validation_batches(schema)

@@ -35,15 +35,26 @@ def test_blank_is_null_or_a_code(accounted):
     assert len(as_code.quarantined) == 3
 
 
-def test_namespaces_and_conflicts():
-    table = pd.DataFrame({"namespace": ["mark", "mark", "action"], "legacy_code": ["P", "A", "P"],
-                          "code_value": ["Present", "Absent", "Probation"]})
-    assert Crosswalk.from_frame(table, "mark").lookup(pd.Series(["P"])).tolist() == ["Present"]
-    assert Crosswalk.from_frame(table, "action").lookup(pd.Series(["P"])).tolist() == ["Probation"]
-    with pytest.raises(CodeSetError):
-        Crosswalk.from_frame(table)
-    with pytest.raises(CodeSetError):
+def test_a_code_with_two_meanings_or_a_value_with_two_ordinals_is_refused():
+    table = pd.DataFrame({"legacy_code": ["P", "A", "P"], "code_value": ["Present", "Absent", "Probation"]})
+    with pytest.raises(CodeSetError, match="legacy code 'P' maps to more than one value"):
+        Crosswalk.from_frame(table, "mark")
+    with pytest.raises(CodeSetError, match="legacy_code and code_value"):
         Crosswalk.from_frame(table.drop(columns="code_value"))
+    grades = pd.DataFrame({"legacy_code": ["09", "9"], "code_value": ["Ninth grade"] * 2, "ordinal": ["9", "8"]})
+    with pytest.raises(CodeSetError, match="more than one ordinal"):
+        Crosswalk.from_frame(grades, "grade_level")
+
+
+def test_ordinals_and_descriptions_come_from_the_rows():
+    grades = Crosswalk.from_frame(pd.DataFrame({
+        "legacy_code": ["K", "KG", "09", "9"],
+        "code_value": ["Kindergarten", "Kindergarten", "Ninth grade", "Ninth grade"],
+        "description": ["Kindergarten", "Kindergarten", "Grade 9", "Grade 9 (unpadded)"],
+        "ordinal": ["0", "0", "9", "9"]}))
+    assert grades.code_values == ("Kindergarten", "Ninth grade")
+    assert grades.ordinals == {"Kindergarten": 0, "Ninth grade": 9}
+    assert grades.description_of("Ninth grade") == "Grade 9"
 
 
 def test_repeated_identical_rows_are_fine():

@@ -3,14 +3,7 @@ import pandas as pd
 import pytest
 
 from transforms.accounting import REASON
-from transforms.crosswalk import Crosswalk
-from transforms.enrollment import check_enrollments, overlapping_primary
-from transforms.grades import DESCRIPTOR_CODE_VALUES, LEGACY_GRADE_NUMBERS
-
-GRADES = Crosswalk.from_frame(pd.DataFrame({
-    "legacy_code": list(LEGACY_GRADE_NUMBERS),
-    "code_value": [DESCRIPTOR_CODE_VALUES[number] for number in LEGACY_GRADE_NUMBERS.values()],
-}))
+from transforms.enrollment import enrollment_rules, overlapping_primary
 
 
 def enrollments(rows):
@@ -25,40 +18,20 @@ def quarantined(outcome, reason):
     return sorted(outcome.quarantined.loc[outcome.quarantined[REASON] == reason, "enroll_id"])
 
 
-@pytest.mark.parametrize("code", ["PK", "K", "KG", "01", "09", "12", "1", "9", "k"])
-def test_valid_grade_levels(code, accounted):
-    frame = enrollments([(1, 7, code, "2018-09-04", None, True)])
-    assert len(accounted(frame, check_enrollments(frame, GRADES)).kept) == 1
-
-
-@pytest.mark.parametrize("code", ["13", "", None, "00", "1O"])
-def test_invalid_grade_levels(code, accounted):
-    frame = enrollments([(1, 7, code, "2018-09-04", None, True)])
-    outcome = accounted(frame, check_enrollments(frame, GRADES))
-    assert quarantined(outcome, "invalid_grade_level") == [1]
-
-
-def test_grade_code_is_mapped_into_target(accounted):
-    frame = enrollments([(1, 7, "09", "2018-09-04", None, True)])
-    outcome = accounted(frame, check_enrollments(frame, GRADES, grade_target="grade_descriptor"))
-    assert outcome.kept["grade_descriptor"].tolist() == ["Ninth grade"]
-    assert outcome.kept["entry_grade_level"].tolist() == ["09"]
-
-
 def test_leave_before_entry_but_same_day_and_open_are_fine(accounted):
     frame = enrollments([
         (1, 7, "09", "2018-09-04", "2018-09-03", False),
         (2, 8, "09", "2018-09-04", "2018-09-04", False),
         (3, 9, "09", "2018-09-04", None, False),
     ])
-    outcome = accounted(frame, check_enrollments(frame, GRADES))
+    outcome = accounted(frame, enrollment_rules(frame))
     assert quarantined(outcome, "leave_before_entry") == [1]
     assert len(outcome.kept) == 2
 
 
 def test_rules_run_in_order_first_match_wins(accounted):
-    frame = enrollments([(1, 7, "13", "2018-09-04", "2018-09-01", True)])
-    assert accounted(frame, check_enrollments(frame, GRADES)).reason_counts() == {"invalid_grade_level": 1}
+    frame = enrollments([(1, 7, "09", "2018-09-04", None, True), (2, 7, "09", "2018-10-01", "2018-09-01", True)])
+    assert accounted(frame, enrollment_rules(frame)).reason_counts() == {"leave_before_entry": 1}
 
 
 def test_touching_ranges_overlap_and_the_next_day_does_not(accounted):
@@ -112,12 +85,11 @@ def test_a_quarantined_row_does_not_hide_the_next_one(accounted):
 
 def test_rows_already_quarantined_do_not_count_as_overlaps(accounted):
     frame = enrollments([
-        (1, 7, "13", "2018-09-01", None, True),
         (2, 7, "09", "2018-09-04", "2018-09-01", True),
-        (3, 7, "09", "2018-10-01", None, True),
+        (3, 7, "09", "2018-09-02", None, True),
     ])
-    outcome = accounted(frame, check_enrollments(frame, GRADES))
-    assert outcome.reason_counts() == {"invalid_grade_level": 1, "leave_before_entry": 1}
+    outcome = accounted(frame, enrollment_rules(frame))
+    assert outcome.reason_counts() == {"leave_before_entry": 1}
     assert outcome.kept["enroll_id"].tolist() == [3]
 
 
@@ -164,12 +136,10 @@ def test_vectorised_rule_agrees_with_the_rule_read_literally(seed, accounted):
 
 def test_reason_columns_name_the_column_at_fault_and_none_for_an_overlap(accounted):
     frame = enrollments([
-        (1, 7, "13", "2018-09-01", None, True),
         (2, 8, "09", "2018-09-04", "2018-09-01", True),
         (3, 9, "09", "2018-09-04", None, True),
         (4, 9, "09", "2018-10-01", None, True),
     ])
-    quarantined_rows = accounted(frame, check_enrollments(frame, GRADES)).quarantined.set_index("enroll_id")
-    assert quarantined_rows.loc[1, "_reason_column"] == "entry_grade_level"
+    quarantined_rows = accounted(frame, enrollment_rules(frame)).quarantined.set_index("enroll_id")
     assert quarantined_rows.loc[2, "_reason_column"] == "exit_withdraw_date"
     assert pd.isna(quarantined_rows.loc[4, "_reason_column"])

@@ -36,9 +36,9 @@ import pandas as pd
 from sis_migrate.errors import ConfigurationError, SourceError
 from sis_migrate.locations import redact_url
 from sis_migrate.schema import NO_SCHOOL, SOURCE_SCHOOL, UnifiedSchema, default_schema
-from sis_migrate.stages.validate.suites import BLOCKING, WARNING, load_suites
+from sis_migrate.stages.validate.suites import BLOCKING, WARNING, grade_ordinals, load_suites
 from sis_migrate.storage import Staging
-from transforms.grades import DESCRIPTOR_CODE_VALUES
+from transforms.grades import grade_number
 
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
 # What a stored result may keep: counts, percentages and, where it names columns or counts rows, observed_value.
@@ -349,9 +349,6 @@ def _outside_year(dates: pd.Series, years: pd.Series) -> np.ndarray:
     return np.asarray(outside.fillna(False), dtype=bool)
 
 
-_GRADE_OF = {value: number for number, value in DESCRIPTOR_CODE_VALUES.items()}
-
-
 def _age_years(at: pd.Series, birth: pd.Series) -> pd.Series:
     at, birth = pd.to_datetime(at, errors="coerce"), pd.to_datetime(birth, errors="coerce")
     years = at.dt.year - birth.dt.year
@@ -381,7 +378,7 @@ def evaluate_rule(spec: dict[str, Any], frame: pd.DataFrame, parents: _Parents) 
     if kind == "age_for_grade":
         person = parents.frame(spec["person"], [*spec["parent_fields"], spec["birth_date"]])
         birth = frame[spec["fields"][0]].map(_lookup(person, spec["parent_fields"][0], spec["birth_date"]))
-        grade = frame[spec["grade"]].map(_GRADE_OF).astype("Int64")
+        grade = grade_number(frame[spec["grade"]], grade_ordinals(spec["code_set"]))
         age = _age_years(frame[spec["date"]], birth)
         bad = (age < grade + spec["min_offset"]) | (age > grade + spec["max_offset"])
         return int(bad.fillna(False).sum())

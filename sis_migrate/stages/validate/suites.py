@@ -30,7 +30,6 @@ from sis_migrate.errors import ConfigurationError
 from sis_migrate.locations import PROJECT_ROOT
 from sis_migrate.mapping import DenyList, Mappings, default_deny_list, default_mappings
 from sis_migrate.schema import LINEAGE, Entity, UnifiedSchema
-from transforms.grades import DESCRIPTOR_CODE_VALUES
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SUITE_PREFIX = "unified."
@@ -98,9 +97,18 @@ def _date_outside_year(date_sql: str, year_sql: str) -> str:
             f"OR {as_text} > substr({year_sql}, 6, 4) || '-06-30')")
 
 
-def _grade_case(column: str) -> str:
-    whens = " ".join(f"WHEN '{value}' THEN {number}" for number, value in sorted(DESCRIPTOR_CODE_VALUES.items()))
+def _grade_case(column: str, ordinals: dict[str, int]) -> str:
+    """The grade number of a grade-level code value, in SQL (the ordinals of the grade-level crosswalk)."""
+    whens = " ".join(f"WHEN '{value}' THEN {number}" for value, number in sorted(ordinals.items(), key=lambda i: i[1]))
     return f"(CASE {column} {whens} END)"
+
+
+def grade_ordinals(code_set: str | None) -> dict[str, int]:
+    """code value -> grade number, from the ordinals of the code set's crosswalk."""
+    ordinals = default_mappings().crosswalks[code_set].ordinals if code_set else {}
+    if not ordinals:
+        raise ConfigurationError(f"the age-for-grade rule needs a code set with ordinals, and {code_set!r} has none")
+    return ordinals
 
 
 def _age_sql(at: str, birth: str) -> str:
@@ -146,7 +154,7 @@ def _date_rules(name: str, entity: Entity) -> list[dict[str, Any]]:
                                  "parent": "section", "parent_fields": ["section_id"], "school_year": "school_year"}))
     if name == AGE_FOR_GRADE["entity"]:
         rule = AGE_FOR_GRADE
-        grade = _grade_case(rule["grade"])
+        grade = _grade_case(rule["grade"], grade_ordinals(entity.field(rule["grade"]).descriptor))
         age = _age_sql(rule["date"], "st.parent_birth_date")
         query = (f"SELECT 1 FROM {{batch}} WHERE {rule['date']} IS NOT NULL AND {grade} IS NOT NULL "
                  f"AND EXISTS (SELECT 1 FROM (SELECT student_unique_id AS parent_student_unique_id, "
@@ -157,6 +165,7 @@ def _date_rules(name: str, entity: Entity) -> list[dict[str, Any]]:
             query, f"Age at {rule['date']} is between grade + {rule['min_offset']} and grade + "
                    f"{rule['max_offset']} years (birth date against grade level).", WARNING, "date_logic",
             {"kind": "age_for_grade", **{k: v for k, v in rule.items() if k != "entity"},
+             "code_set": entity.field(rule["grade"]).descriptor,
              "fields": ["student_unique_id"], "parent_fields": ["student_unique_id"]}))
     return rules
 
