@@ -115,6 +115,22 @@ class Source:
                 break
         return line
 
+    def _in_file(self, loc: Loc) -> list[str | int]:
+        """``loc`` without the parts that name no node of the file (pydantic's tags for union members).
+
+        The last part is kept whatever it is: it may be a key the file lacks (a required key).
+        """
+        node, kept = self.raw, []
+        for position, part in enumerate(loc):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            elif position < len(loc) - 1:
+                continue
+            kept.append(part)
+        return kept
+
     def error(self, loc: Loc, message: str) -> ConfigurationError:
         """A configuration error naming this file and the line of ``loc``."""
         where = ".".join(str(part) for part in loc)
@@ -128,8 +144,10 @@ class Source:
         try:
             return model.model_validate(node)
         except ValidationError as err:
-            first = err.errors()[0]
-            problem_loc = [*loc, *first["loc"]]
+            errors = err.errors()
+            # an unknown key says most about what is wrong; pydantic may list a missing one first
+            first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+            problem_loc = self._in_file([*loc, *first["loc"]])
             message = first["msg"].removeprefix("Value error, ")
             if first["type"] == "extra_forbidden":
                 message = f"unknown key {str(problem_loc[-1])!r}"

@@ -107,7 +107,7 @@ def test_crosswalks_hold_exactly_the_documented_codes(mappings):
 
 def test_key_fields_use_the_identity_transforms(mappings):
     student = mappings.table("sim", "SIM_STUDENT").targets["student"]
-    assert student["student_unique_id"].from_ == ("STUDENT_ID",)
+    assert student["student_unique_id"].column == "STUDENT_ID"
     roster = mappings.table("gradebook", "Roster").targets["student_section_association"]
     assert roster["student_unique_id"].transform_name == "student_number"
     grade_level = mappings.table("sim", "SIM_ENROLLMENT").targets["student_school_association"]
@@ -209,8 +209,55 @@ def test_descriptor_field_needs_its_own_crosswalk(config_copy):
 
 def test_unmapped_key_column_is_rejected(config_copy):
     root, edit = config_copy
-    edit("gradebook.yaml", "event_date: {from: ClassDate, transform: date}", 'event_date: {value: "2019-01-01"}')
+    edit("gradebook.yaml", "event_date: {from: ClassDate, transform: date}",
+         "event_date: {from: MinutesLate, transform: date}")
     with pytest.raises(ConfigurationError, match=r"key column\(s\) ClassDate must be mapped"):
+        load_mappings(root)
+
+
+# Every construct the loader accepts is one the transform stage runs; anything else is refused at load,
+# naming file and line, before any row is extracted.
+@pytest.mark.parametrize(("file", "old", "new", "message"), [
+    ("sim.yaml", "{from: SCHOOL_NM, transform: trim}", "{from: [SCHOOL_NM, CITY], transform: trim}",
+     r"sim\.yaml:\d+: tables\.SIM_SCHOOL\.targets\.school\.name_of_institution\.from: 'from' names one legacy column"),
+    ("sim.yaml", "{from: SCHOOL_NM, transform: trim}", '{value: "A school"}',
+     r"sim\.yaml:\d+: .*name_of_institution\.value: unknown key 'value'"),
+    ("sim.yaml", "rules: [merge_duplicate_students]", "rules: [merge_twins]",
+     r"sim\.yaml:\d+: tables\.SIM_STUDENT\.rules\.0: unknown table rule 'merge_twins'"),
+    ("sim.yaml", "rules: [merge_duplicate_students]", "rules: [enrollment_rules]",
+     r"sim\.yaml:\d+: tables\.SIM_STUDENT\.rules\.0: rule enrollment_rules reads .*which this table does not map"),
+    ("sim.yaml", "school: school.school_id", "school: school.city_id",
+     r"sim\.yaml:\d+: tables\.SIM_SCHOOL\.school: school\.city_id is not a field this table maps"),
+    ("sim.yaml", "school: school.school_id", "school: {via: section, key: school.school_id, by: x}",
+     r"sim\.yaml:\d+: tables\.SIM_SCHOOL\.school\.by: unknown key 'by'"),
+])
+def test_a_construct_the_engine_does_not_run_is_refused_with_file_and_line(config_copy, file, old, new, message):
+    root, edit = config_copy
+    edit(file, old, new)
+    with pytest.raises(ConfigurationError, match=message):
+        load_mappings(root)
+
+
+def test_a_rule_that_needs_the_whole_table_is_refused_on_a_table_processed_in_parts(config_copy):
+    root, edit = config_copy
+    edit("sim.yaml", "rules: [merge_duplicate_students]", "process: parts\n    rules: [merge_duplicate_students]")
+    with pytest.raises(ConfigurationError, match=r"SIM_STUDENT\.rules\.0: rule merge_duplicate_students needs the "
+                                                 r"whole table: process: whole"):
+        load_mappings(root)
+
+
+def test_tables_run_after_what_they_need_and_parts_only_after_whole_tables(config_copy):
+    order = [(table.qualified, mapping.process) for table, mapping in load_mappings().processing_order()]
+    names = [name for name, _ in order]
+    assert names.index("sim.SIM_STUDENT") < names.index("sim.SIM_ENROLLMENT") < names.index("verify.verify_consent")
+    assert names.index("cim.cim_course") < names.index("gradebook.Course") < names.index("gradebook.Section")
+    assert names.index("gradebook.Section") < names.index("gradebook.Assignment")
+    assert [process for _, process in order] == sorted(process for _, process in order)[::-1]  # whole, then parts
+    assert {name for name, process in order if process == "parts"} == {
+        "gradebook.Roster", "gradebook.Score", "gradebook.PeriodGrade", "gradebook.ClassAttendance"}
+    root, edit = config_copy
+    edit("gradebook.yaml", "    school_lookup: section.section_id\n", "")
+    with pytest.raises(ConfigurationError, match=r"gradebook\.Assignment \(needs school_of:section\)"):
         load_mappings(root)
 
 
