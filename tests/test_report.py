@@ -10,13 +10,14 @@ import pytest
 from unified_sample import FORMULA_VALUE, LEGACY_KEYS, PERSONAL_VALUES, SCHOOLS, make_run, written_text
 
 from sis_migrate.stages.report import migration_report as report
-from sis_migrate.stages.validate import gx as validation
+from sis_migrate.stages.validate.data_docs import build_data_docs
+from sis_migrate.stages.validate.unified import validate_unified
 from sis_migrate.storage import Staging
 
 
 def _validated_run(location, run_id: str, **options) -> Staging:
     staging = make_run(location, run_id, **options)
-    validation.validate_unified(staging)
+    validate_unified(staging)
     return staging
 
 
@@ -76,7 +77,7 @@ def test_report_page_is_self_contained_and_holds_no_personal_value_or_legacy_key
     _, current = two_runs
     report.write_report(current)
     report.write_worklist(current)
-    validation.build_data_docs(current)
+    build_data_docs(current)
     html = (current.root / "report" / "report.html").read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert re.findall(r"""(?:src|href)\s*=\s*["']?https?:""", html, flags=re.I) == []
@@ -130,11 +131,11 @@ def test_report_worklist_and_data_docs_on_s3(s3_bucket, tmp_path):
     earlier = make_run(location, "r0", quarantined_scale=2)
     report.write_report(earlier)
     current = make_run(location, "r1")
-    validation.validate_unified(current)
+    validate_unified(current)
     written = report.write_report(current)
     assert written["previous_run_id"] == "r0" and written["headline"]["rows_in"] == 7
     assert report.write_worklist(current) == f"s3://{s3_bucket}/rehearsals/r1/report/restricted/steward_worklist.csv"
-    assert validation.build_data_docs(current) == f"s3://{s3_bucket}/rehearsals/r1/report/data_docs/index.html"
+    assert build_data_docs(current) == f"s3://{s3_bucket}/rehearsals/r1/report/data_docs/index.html"
     assert "report/data_docs/index.html" in current.list("report/data_docs/")
     page = current.read_bytes("report/report.html").decode("utf-8")
     assert [v for v in PERSONAL_VALUES if v in page] == []
