@@ -24,7 +24,7 @@ def _stored_results(staging: Staging) -> Iterator[tuple[str, str, dict[str, Any]
     for point in ("unified", "target"):
         for path in staging.list(f"{VALIDATION_DIR}/{point}/"):
             stem = Path(path).stem
-            if path.endswith(".json") and stem not in ("summary", "reconcile"):
+            if path.endswith(".json") and stem != "summary":
                 yield point, stem, staging.read_json(path)
 
 

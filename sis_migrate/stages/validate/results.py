@@ -173,7 +173,7 @@ def with_statistics(suite_result: dict[str, Any]) -> dict[str, Any]:
 def gather_results(staging: Staging, point: str = "unified") -> dict[str, Any]:
     """The summary of every stored result of a validation point, written as ``validation/<point>/summary.json``."""
     results = {Path(path).stem: staging.read_json(path) for path in staging.list(f"{VALIDATION_DIR}/{point}/")
-               if path.endswith(".json") and Path(path).stem not in ("summary", "reconcile")}
+               if path.endswith(".json") and Path(path).stem != "summary"}
     summary = summarize(point, results, {name: rows_of(result) for name, result in results.items()})
     staging.write_json(f"{VALIDATION_DIR}/{point}/summary.json", summary)
     return summary
