@@ -44,7 +44,7 @@ def _change(cfg, statement: str, **bind) -> None:
 def test_the_loaded_sample_reconciles(tmp_path, target_url):
     cfg = _loaded(tmp_path / "staging", target_url)
     assert reconcile(cfg, {}) == {"balanced": True, "tables": len(legacy.TABLES), "rows_in": 7,
-                                  "entities": SAMPLE_ENTITIES}
+                                  "entities_reconciled": SAMPLE_ENTITIES}
     written = cfg.staging_area().read_json("reconcile.json")
     assert (written["balanced"], written["mismatches"], written["unreconciled_entities"]) == (True, [], [])
     assert written["tables"]["sim.SIM_ENROLLMENT"] == {"rows_in": 4, "loaded": 2, "merged": 0, "quarantined": 2}

@@ -230,4 +230,4 @@ def reconcile(cfg: RunConfig, loaded: dict[str, Any]) -> dict[str, Any]:
     if mismatches:
         raise ReconciliationError("reconciliation failed:\n" + "\n".join(f"  {m}" for m in mismatches))
     return {"balanced": True, "tables": len(tables), "rows_in": sum(t["rows_in"] for t in tables.values()),
-            "entities": len(entities)}
+            "entities_reconciled": len(entities)}  # not "entities": the adapter reads that as a mapped batch
