@@ -11,8 +11,9 @@ value-free profile of each source) → `transform_core` and `transform_facts` (u
 quarantine with reasons, merges with survivor keys) → `derive` → `validate` (Great Expectations,
 one mapped task and context per batch of entities) → `gather_validation` (a blocking failure
 stops the run before anything loads) → `load` (fresh schema or SQLite file per run) →
-`reconcile` (rows in = loaded + merged + quarantined, per table and per school) →
-`validate_target` (the suites inside the target; counts and key checksums per school) →
+`reconcile` (rows in = loaded + merged + quarantined, per table and per school; rows and key
+checksums per entity and school, the same SQL in the target and over the unified data) →
+`validate_target` (the suites inside the target) →
 `report` (Data Docs, migration report, restricted steward worklist, summary).
 
 Sources are SQLAlchemy URLs or Airflow connection ids; empty means the embedded default

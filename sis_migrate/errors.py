@@ -55,7 +55,8 @@ class ValidationFailed(DataError):
 
 
 class ReconciliationError(DataError):
-    """Rows in differ from rows loaded + merged + quarantined for a table (and school)."""
+    """Rows in differ from rows loaded + merged + quarantined for a table (and school), or the target's rows or
+    natural keys from the unified data's for an entity (and school)."""
 
 
 class RowDataError(DataError):

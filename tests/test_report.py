@@ -7,16 +7,19 @@ import io
 import re
 
 import pytest
-from unified_sample import FORMULA_VALUE, LEGACY_KEYS, PERSONAL_VALUES, SCHOOLS, make_run, written_text
+from unified_sample import FORMULA_VALUE, LEGACY_KEYS, PERSONAL_VALUES, SCHOOLS, load_target, make_run, written_text
 
+from sis_migrate.errors import ReconciliationError
+from sis_migrate.stages.reconcile import reconcile
 from sis_migrate.stages.report import migration_report as report
-from sis_migrate.stages.validate import gx as validation
+from sis_migrate.stages.validate.data_docs import build_data_docs
+from sis_migrate.stages.validate.unified import validate_unified
 from sis_migrate.storage import Staging
 
 
 def _validated_run(location, run_id: str, **options) -> Staging:
     staging = make_run(location, run_id, **options)
-    validation.validate_unified(staging)
+    validate_unified(staging)
     return staging
 
 
@@ -76,7 +79,7 @@ def test_report_page_is_self_contained_and_holds_no_personal_value_or_legacy_key
     _, current = two_runs
     report.write_report(current)
     report.write_worklist(current)
-    validation.build_data_docs(current)
+    build_data_docs(current)
     html = (current.root / "report" / "report.html").read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert re.findall(r"""(?:src|href)\s*=\s*["']?https?:""", html, flags=re.I) == []
@@ -86,6 +89,33 @@ def test_report_page_is_self_contained_and_holds_no_personal_value_or_legacy_key
     assert [(p, v) for p, t in outputs.items() for v in PERSONAL_VALUES if v in t] == []
     holding_keys = sorted({p for p, t in outputs.items() for key in LEGACY_KEYS if key in t})
     assert holding_keys == ["report/restricted/steward_worklist.csv"]
+
+
+def test_entities_and_reconciliation_come_from_reconcile_json(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    staging = _validated_run(tmp_path / "staging", "r1", every_legacy_table=True)
+    cfg = load_target(staging, f"sqlite:///{tmp_path / 'target.sqlite'}")
+    reconcile(cfg, {})
+    built = report.build_report(staging)
+    assert built["reconciliation"] == {"balanced": True, "unreconciled_entities": [], "mismatches": []}
+    entities = {e["entity"]: e for e in built["entities"]}
+    assert entities["student_school_association"] == {"entity": "student_school_association", "rows_unified": 2,
+                                                      "rows_target": 2, "checksum_match": True}
+    assert "Reconciled: every legacy row" in report.render_html(built)
+
+    engine = create_engine(cfg.target_url())
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM gradebook_entry WHERE gradebook_entry_identifier = 9002"))
+    engine.dispose()
+    with pytest.raises(ReconciliationError):
+        reconcile(cfg, {})
+    built = report.build_report(staging)
+    assert built["reconciliation"]["unreconciled_entities"] == ["gradebook_entry"]
+    assert {e["entity"]: e["checksum_match"] for e in built["entities"]}["gradebook_entry"] is False
+    page = report.render_html(built)
+    assert "Not reconciled" in page and "gradebook_entry school (none): 2 rows in the unified data" in page
+    assert [v for v in PERSONAL_VALUES if v in page] == []
 
 
 def test_worklist_is_restricted_and_neutralises_formulas(two_runs):
@@ -130,11 +160,11 @@ def test_report_worklist_and_data_docs_on_s3(s3_bucket, tmp_path):
     earlier = make_run(location, "r0", quarantined_scale=2)
     report.write_report(earlier)
     current = make_run(location, "r1")
-    validation.validate_unified(current)
+    validate_unified(current)
     written = report.write_report(current)
     assert written["previous_run_id"] == "r0" and written["headline"]["rows_in"] == 7
     assert report.write_worklist(current) == f"s3://{s3_bucket}/rehearsals/r1/report/restricted/steward_worklist.csv"
-    assert validation.build_data_docs(current) == f"s3://{s3_bucket}/rehearsals/r1/report/data_docs/index.html"
+    assert build_data_docs(current) == f"s3://{s3_bucket}/rehearsals/r1/report/data_docs/index.html"
     assert "report/data_docs/index.html" in current.list("report/data_docs/")
     page = current.read_bytes("report/report.html").decode("utf-8")
     assert [v for v in PERSONAL_VALUES if v in page] == []

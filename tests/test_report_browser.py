@@ -11,7 +11,8 @@ import pytest
 from unified_sample import PERSONAL_VALUES, make_run
 
 from sis_migrate.stages.report import migration_report as report
-from sis_migrate.stages.validate import gx as validation
+from sis_migrate.stages.validate.data_docs import build_data_docs
+from sis_migrate.stages.validate.unified import validate_unified
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,8 +44,8 @@ def _render(chromium: str, page: Path, work: Path) -> tuple[bytes, str]:
 @pytest.fixture(scope="module")
 def rendered_run(tmp_path_factory):
     staging = make_run(tmp_path_factory.mktemp("staging"), "r1", duplicate_student=True, ssn_in_state_id=True)
-    validation.validate_unified(staging)
-    validation.build_data_docs(staging)
+    validate_unified(staging)
+    build_data_docs(staging)
     written = report.write_report(staging)
     return staging, written["headline"]
 

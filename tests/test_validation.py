@@ -1,13 +1,19 @@
-"""Validation points on a hand-made run: severity, batching, SQL pushdown, checksums, and no value in any result."""
+"""Validation points on a hand-made run: severity, batching, SQL pushdown, and no value in any result."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
-from unified_sample import PERSONAL_VALUES, SCHOOLS, load_target, make_run, written_text
+from unified_sample import PERSONAL_VALUES, load_target, make_run, written_text
 
-from sis_migrate.stages.validate import gx as validation
-from sis_migrate.storage import Staging
+from sis_migrate.errors import ConfigurationError
+from sis_migrate.stages.load import Target
+from sis_migrate.stages.validate.data_docs import build_data_docs
+from sis_migrate.stages.validate.profile import profile_staged
+from sis_migrate.stages.validate.results import gather_results, sanitize_result
+from sis_migrate.stages.validate.suites import load_suites
+from sis_migrate.stages.validate.target import validate_target
+from sis_migrate.stages.validate.unified import validate_unified
 
 # Rows the sample plants against the warning rules (see unified_sample.entity_rows).
 PLANTED_WARNINGS = {("gradebook_entry", "value_range", "max_points"): 1,
@@ -20,16 +26,16 @@ def _failures(summary: dict) -> dict[tuple[str, str, str], tuple[str, int]]:
 
 
 def test_clean_run_passes_and_warnings_do_not_fail_it(tmp_path):
-    summary = validation.validate_unified(make_run(tmp_path))
+    summary = validate_unified(make_run(tmp_path))
     assert summary["success"] is True and summary["blocking_failures"] == 0
     assert _failures(summary) == {key: ("warning", count) for key, count in PLANTED_WARNINGS.items()}
-    assert summary["entities"]["student"] == {"rows": 2, "evaluated": len(validation.load_suites()["student"][
+    assert summary["entities"]["student"] == {"rows": 2, "evaluated": len(load_suites()["student"][
         "expectations"]), "failed_blocking": 0, "failed_warning": 0}
 
 
 def test_duplicate_natural_key_is_a_blocking_failure_listed_first(tmp_path):
     staging = make_run(tmp_path, duplicate_student=True)
-    summary = validation.validate_unified(staging)
+    summary = validate_unified(staging)
     assert summary["success"] is False and summary["blocking_failures"] == 1
     first = summary["failures"][0]
     assert (first["entity"], first["check"], first["severity"]) == ("student", "natural_key_unique", "blocking")
@@ -42,28 +48,28 @@ def test_duplicate_natural_key_is_a_blocking_failure_listed_first(tmp_path):
 
 def test_batches_are_summed_and_uniqueness_is_counted_across_batches(tmp_path):
     staging = make_run(tmp_path, duplicate_student=True)
-    whole = validation.validate_unified(staging)
-    one_row_batches = validation.validate_unified(staging, batch_rows=1)
+    whole = validate_unified(staging)
+    one_row_batches = validate_unified(staging, batch_rows=1)
     assert _failures(one_row_batches) == _failures(whole)
     assert one_row_batches["entities"] == whole["entities"]
 
 
 def test_parallel_parts_gathered_equal_one_whole_validation(tmp_path):
     staging = make_run(tmp_path, duplicate_student=True)
-    whole = validation.validate_unified(staging)
+    whole = validate_unified(staging)
     staging.clear("validation")
-    first = validation.validate_unified(staging, entities=["student", "school"])
+    first = validate_unified(staging, entities=["student", "school"])
     assert set(first["entities"]) == {"student", "school"} and first["blocking_failures"] == 1
     assert not (staging.root / "validation/unified/summary.json").exists()  # a part never writes the run's summary
-    validation.validate_unified(staging, entities=[e for e in whole["entities"] if e not in ("student", "school")])
-    assert validation.gather_results(staging) == whole
+    validate_unified(staging, entities=[e for e in whole["entities"] if e not in ("student", "school")])
+    assert gather_results(staging) == whole
     assert staging.read_json("validation/unified/summary.json") == whole
-    with pytest.raises(validation.ConfigurationError, match="no entity pupil"):
-        validation.validate_unified(staging, entities=["pupil"])
+    with pytest.raises(ConfigurationError, match="no entity pupil"):
+        validate_unified(staging, entities=["pupil"])
 
 
 def test_ssn_typed_into_a_text_field_is_blocking(tmp_path):
-    summary = validation.validate_unified(make_run(tmp_path, ssn_in_state_id=True))
+    summary = validate_unified(make_run(tmp_path, ssn_in_state_id=True))
     assert _failures(summary)[("student", "tier2_ssn", "state_id")] == ("blocking", 1)
 
 
@@ -74,15 +80,15 @@ def test_an_extra_column_fails_the_tier1_column_check(tmp_path):
     path = staging.list("unified/student/")[0]
     table = staging.read_arrow(path)
     staging.write_arrow(path, table.append_column("birth_city", pa.array(["x"] * table.num_rows, pa.string())))
-    summary = validation.validate_unified(staging)
+    summary = validate_unified(staging)
     assert _failures(summary)[("student", "tier1_columns_absent", None)][0] == "blocking"
 
 
 def test_no_personal_value_in_results_profile_or_data_docs(tmp_path):
     staging = make_run(tmp_path, duplicate_student=True, ssn_in_state_id=True)
-    validation.profile_staged(staging)
-    validation.validate_unified(staging)
-    index = validation.build_data_docs(staging)
+    profile_staged(staging)
+    validate_unified(staging)
+    index = build_data_docs(staging)
     assert index == f"{staging.uri}/report/data_docs/index.html"
     texts = written_text(staging.root)
     checked = {path: text for path, text in texts.items() if path.startswith(("validation/", "report/"))}
@@ -104,7 +110,7 @@ def test_sanitize_result_strips_every_value_carrier():
                                              "exception_message": "(sqlite3.OperationalError) near 'Zyxwvut'",
                                              "exception_traceback": "Traceback ... Zyxwvut"}}}],
         "meta": {"batch_markers": {"pandas_data_fingerprint": "abc", "ge_load_time": "t"}}}
-    clean = validation.sanitize_result(raw)
+    clean = sanitize_result(raw)
     assert "Zyxwvut" not in str(clean) and "abc" not in str(clean)
     assert clean["results"][0]["result"] == {"element_count": 4, "unexpected_count": 1, "unexpected_percent": 25.0}
     assert clean["results"][0]["exception_info"]["raised_exception"] is True
@@ -113,7 +119,7 @@ def test_sanitize_result_strips_every_value_carrier():
 
 def test_profile_counts_rows_nulls_and_distinct_values(tmp_path):
     staging = make_run(tmp_path)
-    summary = validation.profile_staged(staging)
+    summary = profile_staged(staging)
     assert summary["tables"]["sim.SIM_STUDENT"] == {"rows": 3, "manifest_rows": 3, "rows_match": True, "columns": 2}
     assert summary["tables"]["sim.SIM_ENROLLMENT"]["rows_match"] is False  # the manifest says rows, none staged
     profile = staging.read_json("validation/profile/sim.SIM_STUDENT.json")
@@ -121,33 +127,23 @@ def test_profile_counts_rows_nulls_and_distinct_values(tmp_path):
     assert profile["columns"]["STUDENT_ID"] == {"null_share": 0.0, "distinct": 3}
 
 
-def _target_checks(url: str, schema_name: str | None, staging: Staging) -> dict:
-    return validation.validate_target(url, schema_name, staging)
-
-
-def test_validate_target_on_sqlite_reconciles_and_finds_what_pandas_finds(tmp_path):
+def test_validate_target_on_sqlite_finds_what_pandas_finds(tmp_path):
     staging = make_run(tmp_path / "staging")
-    unified = validation.validate_unified(staging)
+    unified = validate_unified(staging)
     url = f"sqlite:///{tmp_path / 'target.sqlite'}"
     load_target(staging, url)
-    summary = _target_checks(url, None, staging)
-    assert summary["reconciled"] is True and summary["success"] is True
+    summary = validate_target(url, None, staging)
+    assert summary["success"] is True
     assert _failures(summary) == _failures(unified), "the SQL rules and their pandas twins agree"
-    reconcile = staging.read_json("validation/target/reconcile.json")
-    assert reconcile["student_school_association"]["by_school"][SCHOOLS[1]] == {
-        "unified": 1, "target": 1, "checksum_match": True}
+    assert summary["entities"]["student_school_association"]["rows"] == 2
 
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DELETE FROM student_school_association WHERE school_id = :s"), {"s": SCHOOLS[1]})
         connection.execute(text("UPDATE student SET sex_descriptor = 'Martian' WHERE student_unique_id = 90817264"))
         connection.execute(text("UPDATE gradebook_entry SET section_id = 999 WHERE gradebook_entry_identifier = 9001"))
     engine.dispose()
-    broken = _target_checks(url, None, staging)
+    broken = validate_target(url, None, staging)
     assert broken["success"] is False
-    assert broken["unreconciled_entities"] == ["student_school_association"]
-    school = staging.read_json("validation/target/reconcile.json")["student_school_association"]
-    assert school["schools_mismatched"] == [SCHOOLS[1]] and school["count_match"] is False
     failures = _failures(broken)
     assert failures[("student", "code_set", "sex_descriptor")] == ("blocking", 1)
     assert failures[("gradebook_entry", "foreign_key", "section_id")] == ("blocking", 1)
@@ -158,20 +154,20 @@ def test_validate_target_on_sqlite_reconciles_and_finds_what_pandas_finds(tmp_pa
 @pytest.mark.postgres
 def test_validate_target_on_postgresql_runs_in_the_run_schema(tmp_path, pg_url):
     staging = make_run(tmp_path / "staging")
-    unified = validation.validate_unified(staging)
-    load_target(staging, pg_url, schema_name="run_r1")
-    summary = _target_checks(pg_url, "run_r1", staging)
-    assert summary["reconciled"] is True and summary["success"] is True
+    unified = validate_unified(staging)
+    run_schema = Target(load_target(staging, pg_url).target_url(), staging.run_id).schema
+    summary = validate_target(pg_url, run_schema, staging)
+    assert summary["success"] is True
     assert _failures(summary) == _failures(unified)
     engine = create_engine(pg_url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE run_r1.student SET state_id = :ssn WHERE student_unique_id = 90817263"),
+        connection.execute(text(f"UPDATE {run_schema}.student SET state_id = :ssn WHERE student_unique_id = 90817263"),
                            {"ssn": "078-05-1120"})
-        connection.execute(text("DELETE FROM run_r1.gradebook_entry WHERE gradebook_entry_identifier = 9002"))
+        connection.execute(text(f"DELETE FROM {run_schema}.gradebook_entry WHERE gradebook_entry_identifier = 9002"))
     engine.dispose()
-    broken = _target_checks(pg_url, "run_r1", staging)
+    broken = validate_target(pg_url, run_schema, staging)
     assert _failures(broken)[("student", "tier2_ssn", "state_id")] == ("blocking", 1)
-    assert broken["unreconciled_entities"] == ["gradebook_entry"]
     assert ("gradebook_entry", "date_logic", "due_date") not in _failures(broken)  # the late entry is gone
+    assert broken["entities"]["gradebook_entry"]["rows"] == 1
     texts = written_text(staging.root / "validation" / "target")
     assert [(p, v) for p, t in texts.items() for v in PERSONAL_VALUES if v in t] == []

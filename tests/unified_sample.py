@@ -11,6 +11,8 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
+from sis_migrate import legacy
+from sis_migrate.run_config import RunConfig
 from sis_migrate.schema import default_schema
 from sis_migrate.storage import Staging
 
@@ -21,6 +23,8 @@ PERSONAL_VALUES = ("Zyxwvut", "Qwertzuiop", "Mnbvcxy", "Plughstrasse", "078-05-1
 # Legacy keys (and their parts) that only the restricted steward worklist may hold.
 LEGACY_KEYS = ("STUDENT_ID=90817299", "90817299", "ENROLL_ID=7766554", "7766554")
 FORMULA_VALUE = "=HYPERLINK(\"http://x\")"
+# The legacy table whose rows each entity's rows stand for, as accounted for; other entities name none.
+SOURCE_TABLES = {"student": "sim.SIM_STUDENT", "student_school_association": "sim.SIM_ENROLLMENT"}
 
 
 def _student(sid: int, last: str, first: str, birth: date, state_id: str | None = None) -> dict:
@@ -62,7 +66,7 @@ def entity_rows(duplicate_student: bool = False, ssn_in_state_id: bool = False) 
     }
 
 
-def _arrow(rows: list[dict], entity) -> pa.Table:
+def _arrow(rows: list[dict], name: str, entity) -> pa.Table:
     frame = pd.DataFrame(rows)
     arrays = []
     for field in entity.fields:
@@ -80,27 +84,35 @@ def _arrow(rows: list[dict], entity) -> pa.Table:
         else:
             arrays.append(pa.array(list(values), pa.timestamp("s")))
     school = frame["school_id"] if "school_id" in frame else pd.Series(["(none)"] * len(frame))
-    lineage = {"_source_table": ["sim.SIM_X"] * len(frame),
+    lineage = {"_source_table": [SOURCE_TABLES.get(name, "sim.SIM_X")] * len(frame),
                "_source_key": [f"KEY={n}" for n in range(len(frame))], "_source_school": list(school)}
     names = list(entity.field_names) + list(lineage)
     return pa.Table.from_arrays(arrays + [pa.array(v, pa.string()) for v in lineage.values()], names=names)
 
 
 def make_run(location, run_id: str = "r1", *, duplicate_student: bool = False, ssn_in_state_id: bool = False,
-             quarantined_scale: int = 1, seconds: float = 2.5) -> Staging:
-    """A complete small run under ``location``: manifest, extract, unified, quarantine, merge, accounting, timings."""
+             quarantined_scale: int = 1, seconds: float = 2.5, every_legacy_table: bool = False) -> Staging:
+    """A complete small run under ``location``: manifest, extract, unified, quarantine, merge, accounting, timings.
+
+    Rows come from two legacy tables; with ``every_legacy_table`` the manifest and the accounting
+    also name every other legacy table, with no row, as a real run's do (what reconcile reads).
+    """
     schema = default_schema()
     staging = Staging(str(location), run_id)
     rows = entity_rows(duplicate_student, ssn_in_state_id)
     for name, entity_rows_ in rows.items():
-        staging.write_arrow(f"unified/{name}/sim.SIM_X-00000.parquet", _arrow(entity_rows_, schema.entity(name)))
+        staging.write_arrow(f"unified/{name}/sim.SIM_X-00000.parquet", _arrow(entity_rows_, name, schema.entity(name)))
     extract = pd.DataFrame({"STUDENT_ID": pd.array([90817263, 90817264, 90817299], dtype="Int64"),
                             "LAST_NM": ["Zyxwvut", "Mnbvcxy", None]})
     staging.write_frame("extract/sim/SIM_STUDENT/part-00000.parquet", extract)
-    staging.write_json("manifest.json", {"tables": {
-        "sim.SIM_STUDENT": {"rows": 3, "columns": ["STUDENT_ID", "LAST_NM"], "files": []},
-        "sim.SIM_ENROLLMENT": {"rows": 2 + 2 * quarantined_scale, "columns": [], "files": []}},
-        "config_hash": "abc"})
+    tables = {"sim.SIM_STUDENT": {"rows": 3, "columns": ["STUDENT_ID", "LAST_NM"], "files": []},
+              "sim.SIM_ENROLLMENT": {"rows": 2 + 2 * quarantined_scale, "columns": [], "files": []}}
+    if every_legacy_table:
+        for table in legacy.TABLES.values():
+            if table.qualified not in tables:
+                tables[table.qualified] = {"rows": 0, "columns": [], "files": []}
+                staging.write_json(f"accounting/{table.qualified}.json", _no_rows(table))
+    staging.write_json("manifest.json", {"tables": tables, "config_hash": "abc"})
     staging.write_frame("quarantine/sim.SIM_ENROLLMENT/00000.parquet", pd.DataFrame({
         "ENROLL_ID": ["7766554", FORMULA_VALUE] * quarantined_scale,
         "_reason": ["leave_before_entry", "invalid_grade_level"] * quarantined_scale,
@@ -130,6 +142,18 @@ def make_run(location, run_id: str = "r1", *, duplicate_student: bool = False, s
     return staging
 
 
+def _no_rows(table: legacy.Table) -> dict:
+    """The accounting of a legacy table this sample has no row of; its rows would load as its first mapped entity."""
+    from sis_migrate.mapping import default_mappings
+
+    schema = default_schema()
+    primary = next(name for name in default_mappings().table(table.system, table.name).targets
+                   if not schema.entity(name).deduplicate)
+    return {"system": table.system.value, "table": table.name, "rows_in": 0, "loaded": 0, "merged": 0,
+            "quarantined": 0, "by_reason": {}, "quarantined_by_column": {}, "fixes": {}, "rows_in_by_school": {},
+            "by_school": {}, "primary_entity": primary}
+
+
 def written_text(root) -> dict[str, str]:
     """Every file under ``root`` decoded leniently: relative path -> text (Parquet too, as bytes decoded)."""
     from pathlib import Path
@@ -139,27 +163,13 @@ def written_text(root) -> dict[str, str]:
             for path in root.rglob("*") if path.is_file()}
 
 
-def load_target(staging: Staging, url: str, schema_name: str | None = None) -> None:
-    """Create the entity tables (``build_metadata``, as the load stage does) and load the sample."""
-    from sqlalchemy import create_engine, insert, text
+def load_target(staging: Staging, url: str) -> RunConfig:
+    """Load the sample into a fresh target at ``url`` with the load stage itself; return the run's configuration.
 
-    from sis_migrate.schema import build_metadata
+    On PostgreSQL the run's tables are in the schema ``rehearsal_<run id>``, as in a real run.
+    """
+    from sis_migrate.stages.load import load
 
-    metadata = build_metadata(schema_name=schema_name)
-    schema = default_schema()
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        if schema_name:
-            connection.execute(text(f'CREATE SCHEMA "{schema_name}"'))
-        tables = []
-        for name in schema.entities:
-            tables.append(metadata.tables[f"{schema_name}.{name}" if schema_name else name])
-        metadata.create_all(connection, tables=tables)
-        for name in schema.entities:  # schema order: parents before children
-            table = metadata.tables[f"{schema_name}.{name}" if schema_name else name]
-            for path in staging.list(f"unified/{name}/"):
-                frame = staging.read_frame(path)
-                records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-                if records:
-                    connection.execute(insert(table), records)
-    engine.dispose()
+    cfg = RunConfig(run_label=staging.run_id, staging=staging.location, target=url)
+    load(cfg, {})
+    return cfg

@@ -33,7 +33,7 @@ def config_hash() -> str:
 
 def stage(cfg: RunConfig, extracted: list[dict[str, Any]]) -> dict[str, Any]:
     """Write the run manifest: rows, columns and SHA-256 of every staged file, and the config hash."""
-    from sis_migrate.stages.validate.gx import profile_staged
+    from sis_migrate.stages.validate.profile import profile_staged
 
     tables = {f"{r['system']}.{r['table']}": {key: r[key] for key in ("rows", "columns", "files", "source_file",
                                                                       "scrubbed")}

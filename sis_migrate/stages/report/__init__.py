@@ -16,7 +16,7 @@ def report(cfg: RunConfig, validated: dict[str, Any]) -> dict[str, Any]:
     """GX Data Docs, the migration report (HTML and JSON), the restricted steward worklist, the summary."""
     from sis_migrate.stages.report.migration_report import write_report, write_worklist
     from sis_migrate.stages.report.summary import write_summary
-    from sis_migrate.stages.validate.gx import build_data_docs
+    from sis_migrate.stages.validate.data_docs import build_data_docs
 
     staging = cfg.staging_area()
     docs = build_data_docs(staging)

@@ -3,8 +3,9 @@
 The report is for data stewards deciding whether the data is ready: rows by legacy table and by
 target entity, merges and quarantines by reason and by school, validation failures (blocking
 first), column disposition, seconds per stage, and the change since the previous rehearsal. It is
-built only from what the run staged as counts (accounting, validation summaries, timings), so it
-holds counts, rates, column names and school ids (institutions, not persons), never a row value.
+built only from what the run staged as counts (accounting, validation summaries, reconciliation,
+timings), so it holds counts, rates, column names and school ids (institutions, not persons),
+never a row value.
 The HTML is self-contained: inline CSS, hand-made inline SVG charts, no script, no network.
 
 The steward worklist is the one artifact that names legacy rows (their legacy keys), so a steward
@@ -97,7 +98,7 @@ def _schools(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (-row["quarantine_rate"], -row["quarantined"], row["school"]))
 
 
-def _entities(staging: Staging, unified: dict | None, target: dict | None) -> list[dict[str, Any]]:
+def _entities(staging: Staging, unified: dict | None, reconciled: dict | None) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     rows: dict[str, dict[str, Any]] = {}
@@ -109,10 +110,17 @@ def _entities(staging: Staging, unified: dict | None, target: dict | None) -> li
             rows[entity]["rows_unified"] += count
     for entity, entry in ((unified or {}).get("entities") or {}).items():
         rows.setdefault(entity, {"entity": entity, "rows_target": None})["rows_unified"] = entry["rows"]
-    for entity, entry in (target or {}).items():
+    for entity, entry in ((reconciled or {}).get("entities") or {}).items():
         rows.setdefault(entity, {"entity": entity, "rows_unified": entry.get("rows_unified", 0)})
         rows[entity].update(rows_target=entry.get("rows_target"), checksum_match=entry.get("checksum_match"))
     return sorted(rows.values(), key=lambda row: row["entity"])
+
+
+def _reconciliation(reconciled: dict | None) -> dict[str, Any] | None:
+    """Whether the target holds every legacy row and the unified data (``reconcile.json``): names and counts."""
+    if reconciled is None:
+        return None
+    return {key: reconciled.get(key) for key in ("balanced", "unreconciled_entities", "mismatches")}
 
 
 def _timings(staging: Staging) -> list[dict[str, Any]]:
@@ -138,8 +146,8 @@ def _validation(unified: dict | None, target: dict | None) -> dict[str, Any]:
     failures = [{**failure, "point": point} for point, summary in (("unified", unified), ("target", target))
                 if summary for failure in summary.get("failures", [])]
     failures.sort(key=lambda f: (f["severity"] != "blocking", f["point"], -(f.get("unexpected_percent") or 0)))
-    points = {point: {key: summary.get(key) for key in ("success", "blocking_failures", "warning_failures",
-                                                          "reconciled", "unreconciled_entities") if key in summary}
+    points = {point: {key: summary.get(key) for key in ("success", "blocking_failures", "warning_failures")
+                      if key in summary}
               for point, summary in (("unified", unified), ("target", target)) if summary}
     return {"points": points, "failures": failures,
             "blocking_failures": sum(1 for f in failures if f["severity"] == "blocking"),
@@ -206,7 +214,7 @@ def build_report(staging: Staging, previous_staging: Staging | None = None) -> d
     accounts = _accounting(staging)
     unified = _read_optional(staging, "validation/unified/summary.json")
     target_summary = _read_optional(staging, "validation/target/summary.json")
-    target = _read_optional(staging, "validation/target/reconcile.json")
+    reconciled = _read_optional(staging, "reconcile.json")
     tables = _tables(accounts)
     totals = {fate: sum(t[fate] for t in tables) for fate in ("rows_in", "loaded", "merged", "quarantined")}
     reasons = _reasons(accounts)
@@ -220,8 +228,9 @@ def build_report(staging: Staging, previous_staging: Staging | None = None) -> d
                      "blocking_failures": validation["blocking_failures"],
                      "warning_failures": validation["warning_failures"],
                      "seconds": round(sum(t["seconds"] for t in timings), 3), "worklist_rows": worklist_rows},
-        "tables": tables, "entities": _entities(staging, unified, target), "reasons": reasons,
-        "schools": _schools(accounts), "validation": validation, "disposition": _disposition(), "timings": timings,
+        "tables": tables, "entities": _entities(staging, unified, reconciled), "reasons": reasons,
+        "schools": _schools(accounts), "validation": validation, "reconciliation": _reconciliation(reconciled),
+        "disposition": _disposition(), "timings": timings,
     }
     report["change"] = _change(report, previous_report(staging, previous_staging))
     return report
@@ -429,6 +438,13 @@ def render_html(report: dict[str, Any]) -> str:
                         [[e["entity"], e.get("rows_unified"), e.get("rows_target"),
                           {True: "yes", False: "NO"}.get(e.get("checksum_match"), "-")] for e in entities],
                         numeric={1, 2})]
+    reconciliation = report.get("reconciliation")
+    if reconciliation and reconciliation["balanced"]:
+        sections.append("<p>Reconciled: every legacy row is accounted for in the target, and every entity's rows "
+                        "and natural-key checksums equal the unified data's, school by school.</p>")
+    elif reconciliation:
+        sections.append("<p><b>Not reconciled:</b></p><ul>"
+                        + "".join(f"<li>{escape(line)}</li>" for line in reconciliation["mismatches"]) + "</ul>")
     reasons = report["reasons"]
     sections += ["<h2>Merged, quarantined and fixed, by reason</h2>",
                  _bar_chart([(r["reason"], r["count"]) for r in reasons if r["disposition"] != "fix"],

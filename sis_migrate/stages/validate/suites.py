@@ -14,7 +14,7 @@ Every expectation carries ``meta.severity``: ``blocking`` (the run must not load
 Cross-entity rules (foreign keys, dates against a school year, birth date against grade level)
 have no built-in GX expectation. They are stored as ``unexpected_rows_expectation`` with a
 portable SQL query (``{batch}`` is GX's; ``{student}``-style placeholders name the other entity's
-table and are filled in per run) and a ``meta.check`` spec that :mod:`sis_migrate.stages.validate.gx`
+table and are filled in per run) and a ``meta.check`` spec that :mod:`sis_migrate.stages.validate.unified`
 evaluates with pandas on the unified Parquet and GX runs in the database on the target. Queries
 select a constant, never a column, so no value leaves the database even inside GX.
 """
