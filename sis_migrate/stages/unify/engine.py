@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sis_migrate import legacy
-from sis_migrate.errors import RowDataError
+from sis_migrate.errors import RowDataError, row_named_by_key
 from sis_migrate.schema import NO_SCHOOL, SOURCE_KEY, SOURCE_SCHOOL, SOURCE_TABLE, UnifiedSchema
 from transforms.accounting import REASON, REASON_COLUMN, SURVIVOR_KEY, Outcome, check_accounting, split
 from transforms.consent import check_consents
@@ -140,7 +140,8 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, specs: list[FieldSpec], ctx
             result = FIELD_TRANSFORMS[spec.transform or "copy"](raw[spec.source])
         except FieldValueError as err:
             first = err.labels[0]
-            raise RowDataError(table.system.value, table.name, spec.source, wide[SOURCE_KEY].iloc[first],
+            raise RowDataError(table.system.value, table.name, spec.source,
+                               row_named_by_key(wide[SOURCE_KEY].iloc[first]),
                                f"{err.problem} ({len(err.labels)} row(s); transform {err.transform})") from err
         values = result.values.to_numpy() if isinstance(result.values.dtype, np.dtype) else result.values
         if spec.crosswalk:  # the transform prepared the code; the crosswalk below maps it
