@@ -1,8 +1,9 @@
 """``sis-migrate``: one command line for every stage the migration team runs by hand.
 
 Each subcommand lives in ``sis_migrate.commands.<name>`` and exposes ``add_arguments(parser)``
-and ``run(args) -> int``. A command's result goes to stdout. An error ends in one last line on
-stderr naming its group, its cause and what to do, with the group's exit code
+and ``run(args) -> int``. A command's result goes to stdout; diagnostics (progress lines) are
+``logging`` records of the ``sis_migrate`` loggers, shown on stderr. An error ends in one last
+line on stderr naming its group, its cause and what to do, with the group's exit code
 (:mod:`sis_migrate.errors`); a bug shows its traceback first.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 import traceback
 
@@ -47,8 +49,39 @@ def _command_module(name: str):
     return importlib.import_module(f"sis_migrate.commands.{name.replace('-', '_')}")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (a test's capture, a redirect)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging() -> None:
+    """Show the project's INFO records (progress lines) on stderr, as bare lines; once per process.
+
+    The records do not propagate further: Airflow's own handlers, set up when ``rehearse`` runs the
+    DAG in this process, would print each line a second time.
+    """
+    logger = logging.getLogger("sis_migrate")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging()
     try:
         return args._run(args)
     except Exception as err:  # noqa: BLE001 - every error ends in its group's line and exit code

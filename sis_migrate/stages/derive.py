@@ -8,6 +8,7 @@ every code set), then the batches of entities the validation tasks take.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sis_migrate.run_config import RunConfig
@@ -43,5 +44,5 @@ def derive(cfg: RunConfig, facts: list[dict[str, Any]]) -> dict[str, Any]:
     ]).drop_duplicates(["namespace", "code_value"])
     descriptors = descriptors.assign(_source_table=pd.NA, _source_key=pd.NA, _source_school=pd.NA)
     staging.write_arrow("unified/descriptor/derived.parquet", arrow_table(schema.entity("descriptor"), descriptors))
-    print(f"[derive] {len(days):,} school attendance days, {len(descriptors):,} descriptors", flush=True)
+    logging.getLogger(__name__).info(f"[derive] {len(days):,} school attendance days, {len(descriptors):,} descriptors")
     return validation_batches(schema)

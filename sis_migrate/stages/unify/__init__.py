@@ -12,6 +12,7 @@ against the state the core left. Which table is which is declared in its mapping
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -174,9 +175,10 @@ def _extra_entities(table_name: str) -> set[str]:
 
 def _log_table(table_name: str, accounting: dict[str, Any], seconds: float) -> None:
     rate = accounting["rows_in"] / seconds if seconds > 0 else 0.0
-    print(f"[transform] {table_name}: {accounting['rows_in']:,} in, {accounting['loaded']:,} loaded, "
-          f"{accounting['merged']:,} merged, {accounting['quarantined']:,} quarantined "
-          f"in {seconds:.1f}s ({rate:,.0f} rows/s)", flush=True)
+    logging.getLogger(__name__).info(
+        f"[transform] {table_name}: {accounting['rows_in']:,} in, {accounting['loaded']:,} loaded, "
+        f"{accounting['merged']:,} merged, {accounting['quarantined']:,} quarantined "
+        f"in {seconds:.1f}s ({rate:,.0f} rows/s)")
 
 
 def _after_core_table(table_name: str, result, ctx) -> None:
