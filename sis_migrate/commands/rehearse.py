@@ -69,15 +69,17 @@ def _finish(cfg: RunConfig, dag_run) -> int:
     print(format_summary(summary))
     print(json.dumps({"balanced": summary["balanced"], **summary["paths"]}), file=sys.stderr)
     if not summary["balanced"]:  # the reconcile task fails an unbalanced run: a success must balance
-        raise BugError(f"the rehearsal run {cfg.run_id} succeeded unbalanced: see {staging.uri}/reconcile.json")
+        raise BugError(f"the rehearsal run {cfg.run_id} succeeded but does not balance: "
+                       f"see {staging.uri}/reconcile.json")
     return 0
 
 
 def failure_of_run(cfg: RunConfig, state: str, failed: list[str]) -> MigrationError:
     """An error of the failing task's own group, naming the task and its cause (from ``errors/`` in staging).
 
-    Of several failed tasks, one that no retry fixes is named first. Without any record of a
-    failed task the pipeline broke its promise to leave one: a bug.
+    Of several failed tasks, one that no retry fixes is named first. Without a record (the task
+    failed outside :func:`~sis_migrate.airflow_adapter.run_stage`, or staging could not take the
+    record) the cause is only in the task log: reported as a bug.
     """
     from sis_migrate.airflow_adapter import ERRORS_PREFIX
 
