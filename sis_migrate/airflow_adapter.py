@@ -4,18 +4,27 @@ A DAG task calls :func:`run_stage` with a stage's name, the DAG run's params and
 inputs. The stage itself knows nothing of Airflow. Only a :class:`~sis_migrate.errors.SourceError`
 is left to Airflow's retries (a source or target may be reachable again); a configuration error,
 a data error or a bug fails the task at once, with its group and cause as the message.
+
+Every failure is also recorded in the run's staging area, ``errors/<task>[.<detail>].json``
+(group, exit code, exception class and message; a bug's message is left out, as it is not ours to
+vouch for), so that ``sis-migrate rehearse`` can exit with the failing task's own group and cause.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from sis_migrate.errors import group_of
+from sis_migrate.errors import MigrationError, exit_code_of, group_of
 from sis_migrate.run_config import RunConfig
+
+ERRORS_PREFIX = "errors/"
+
+log = logging.getLogger(__name__)
 
 # stage name -> (module, function): imported when the task runs, never when the DAG file is parsed.
 STAGES: dict[str, tuple[str, str]] = {
@@ -52,16 +61,37 @@ def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:
     """Run one stage for the DAG: configuration from params, timing staged, only source errors retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    cfg = RunConfig.from_params(dict(params or {}))
+    detail = _mapped_detail(args[0]) if args else ""
+    task = f"{name}{'.' + detail if detail else ''}"
+    cfg = None
     started = time.perf_counter()
     try:
+        cfg = RunConfig.from_params(dict(params or {}))
         result = stage_function(name)(cfg, *args)
     except Exception as err:
-        if getattr(err, "retryable", False):
+        if cfg is not None:
+            record_failure(cfg, task, name, detail, err)
+        if isinstance(err, MigrationError) and err.retryable:
             raise
         raise AirflowFailException(f"{group_of(err)}: {type(err).__name__}: {err}") from err
-    detail = _mapped_detail(args[0]) if args else ""
-    cfg.staging_area().write_json(f"timings/{name}{'.' + detail if detail else ''}.json",
+    cfg.staging_area().write_json(f"timings/{task}.json",
                                   {"stage": name, "detail": detail, "seconds": time.perf_counter() - started})
     json.dumps(result)  # XCom must be plain JSON: fail here, loudly, rather than in the XCom backend
     return result
+
+
+def record_failure(cfg: RunConfig, task: str, stage: str, detail: str, err: BaseException) -> None:
+    """Stage ``errors/<task>.json`` for this failure; if the staging area cannot take it, keep no record.
+
+    A retried task overwrites its record: what stays is its last failure. The check stage clears the
+    run's staging area as soon as the closed world holds, records of an earlier run included; before
+    that, only check_mappings itself can fail, and its failure overwrites its own record.
+    """
+    record = {"task": task, "stage": stage, "detail": detail, "group": group_of(err),
+              "exit_code": exit_code_of(err), "error": type(err).__name__,
+              "message": str(err) if isinstance(err, MigrationError) else ""}
+    try:
+        cfg.staging_area().write_json(f"{ERRORS_PREFIX}{task}.json", record)
+    except Exception as unrecorded:  # noqa: BLE001 - the stage's own error is the one to raise
+        log.warning("the failure of %s could not be recorded in the staging area (%s)",
+                    task, type(unrecorded).__name__)

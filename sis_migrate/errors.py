@@ -9,7 +9,8 @@
 
 A row-level message names system, table, column and a keyed hash of the row's key (or its
 position), never the key itself: the policy counts student numbers as identifiers. The key goes
-only to the restricted steward worklist.
+only to the restricted steward worklist; whoever holds the hash key finds the row by hashing the
+candidate keys with :func:`row_named_by_key`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ EXIT_SOURCE = 3
 EXIT_DATA = 4
 EXIT_BUG = 70  # EX_SOFTWARE of sysexits.h
 
+# Keys the hash that names a row in a message where no run configuration is at hand (and is the
+# run configuration's default ``hash_key``).
+DEFAULT_HASH_KEY = "rehearsal-report-key"
+
 
 class MigrationError(Exception):
     """Base of every error this project raises on purpose."""
 
+    group = "bug"
     exit_code = EXIT_BUG
     what_to_do = "report a bug with the traceback above"
     retryable = False
@@ -31,6 +37,7 @@ class MigrationError(Exception):
 class ConfigurationError(MigrationError):
     """The run is configured wrongly (mapping, policy, parameter, location): retrying changes nothing."""
 
+    group = "configuration error"
     exit_code = EXIT_CONFIGURATION
     what_to_do = "fix the configuration and start again"
 
@@ -38,6 +45,7 @@ class ConfigurationError(MigrationError):
 class SourceError(MigrationError):
     """A source, the staging area or the target could not be reached or read right now."""
 
+    group = "source error"
     exit_code = EXIT_SOURCE
     what_to_do = "retry when it is reachable"
     retryable = True
@@ -46,6 +54,7 @@ class SourceError(MigrationError):
 class DataError(MigrationError):
     """The legacy data must change before go-live: no retry and no configuration fixes it."""
 
+    group = "data error"
     exit_code = EXIT_DATA
     what_to_do = "fix the records in the legacy system (see the report and the steward worklist)"
 
@@ -63,24 +72,40 @@ class RowDataError(DataError):
     """A row-level data error that no row-level decision could absorb: names where, never the value or key."""
 
     def __init__(self, system: str, table: str, column: str, row: str, problem: str):
+        """``row`` is the row's position ("line 7") or :func:`row_named_by_key` of its legacy key."""
         self.system, self.table, self.column, self.row, self.problem = system, table, column, row, problem
-        super().__init__(f"{system}.{table}.{column} at row {row}: {problem}")
+        super().__init__(f"{system}.{table}.{column} at {row}: {problem}")
+
+
+def row_named_by_key(legacy_key: str, hash_key: str = DEFAULT_HASH_KEY) -> str:
+    """How a message names a row by its legacy key (``KEY=value[,KEY=value]``): a keyed hash, never the key."""
+    import pandas as pd
+
+    from transforms.privacy import keyed_hash
+
+    return f"row key#{keyed_hash(pd.Series([legacy_key]), hash_key).iloc[0]}"
 
 
 class BugError(MigrationError):
     """The pipeline broke one of its own promises (for example, a rule lost or invented rows)."""
 
 
+GROUPS: tuple[type[MigrationError], ...] = (ConfigurationError, SourceError, DataError, BugError)
+
+
 def group_of(err: BaseException) -> str:
     """The group an exception belongs to, as the CLI and the Airflow adapter name it."""
-    if isinstance(err, ConfigurationError):
-        return "configuration error"
-    if isinstance(err, SourceError):
-        return "source error"
-    if isinstance(err, DataError):
-        return "data error"
-    return "bug"
+    return err.group if isinstance(err, MigrationError) else MigrationError.group
 
 
 def exit_code_of(err: BaseException) -> int:
     return err.exit_code if isinstance(err, MigrationError) else EXIT_BUG
+
+
+def what_to_do_of(err: BaseException) -> str:
+    return err.what_to_do if isinstance(err, MigrationError) else MigrationError.what_to_do
+
+
+def error_class_of(group: str) -> type[MigrationError]:
+    """The class that raises an error of ``group`` again (a bug: :class:`BugError`)."""
+    return next(cls for cls in GROUPS if cls.group == group)

@@ -1,20 +1,19 @@
 """Per-stage progress lines with counts and rates, for long work in a terminal or an Airflow log.
 
-Lines carry names of systems, tables and stages and counts only, never a row value.
+Lines carry names of systems, tables and stages and counts only, never a row value. They go to
+the ``sis_migrate.progress`` logger at INFO: the CLI shows them on stderr, Airflow in the task log.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 Printer = Callable[[str], None]
 
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -24,7 +23,7 @@ class Progress:
     stage: str
     total: int | None = None
     every: float = 2.0
-    printer: Printer = _stderr
+    printer: Printer = log.info
     rows: int = 0
     _started: float = field(default_factory=time.perf_counter)
     _last_print: float = 0.0

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sis_migrate.errors import ConfigurationError
+from sis_migrate.errors import DEFAULT_HASH_KEY, ConfigurationError
 from sis_migrate.legacy import RELATIONAL_SYSTEMS
 from sis_migrate.locations import LegacyLocations, sqlite_url, work_dir
 
@@ -32,7 +32,7 @@ class RunConfig:
     staging: str = ""
     legacy_dir: str = ""
     chunk_rows: int = 200_000
-    hash_key: str = "rehearsal-report-key"  # keys the hashes that stand for ids in reports
+    hash_key: str = DEFAULT_HASH_KEY  # keys the hashes that stand for ids in reports and messages
 
     def __post_init__(self) -> None:
         if not re.match(RUN_LABEL_PATTERN, self.run_label):

@@ -20,10 +20,11 @@ def test_an_unclassified_column_stops_the_rehearsal_before_any_row_is_read(tmp_p
     staging = tmp_path / "staging"
     status = main(["rehearse", "--run-label", "grown", "--legacy-dir", str(legacy_dir), "--staging", str(staging),
                    "--target", f"sqlite:///{tmp_path / 'target.sqlite'}"])
-    assert status == 1
-    error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error.startswith(
-        "sis-migrate rehearse: the rehearsal run grown ended failed; failed task(s): check_mappings;")
+    assert status == 2  # a configuration error: the mappings must follow the source
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("sis-migrate rehearse: configuration error: rehearsal run grown: task check_mappings "
+                                "failed: ConfigurationError: the closed world does not hold (1 problem(s))")
+    assert lines[-2].strip().startswith("sim.SIM_STUDENT.RELIGION_CD: column is not mapped")
     assert Staging(str(staging), "grown").list("extract/") == []
     assert not (tmp_path / "target.sqlite").exists()
 

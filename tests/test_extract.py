@@ -1,15 +1,17 @@
-"""Extract: only mapped columns, tier-2 values emptied before staging, a bad value named by its row key."""
+"""Extract: only mapped columns, tier-2 values emptied before staging, a bad value named by a hash of its row key."""
 
 import sqlite3
 
+import pandas as pd
 import pytest
 
-from sis_migrate.errors import RowDataError
+from sis_migrate.errors import DEFAULT_HASH_KEY, RowDataError
 from sis_migrate.legacy import System, table
 from sis_migrate.mapping import default_deny_list
 from sis_migrate.stages.extract import extract_relational
 from sis_migrate.storage import Staging
 from synthetic.ddl import system_metadata
+from transforms.privacy import keyed_hash
 
 
 def _sim_file(tmp_path, rows):
@@ -46,11 +48,13 @@ def test_denied_columns_never_leave_and_ssn_shaped_values_are_emptied(tmp_path):
     assert frame["BIRTH_DT"].astype(str).tolist() == ["2008-05-01"] * 3
 
 
-def test_a_value_that_is_not_its_type_names_system_table_column_and_row(tmp_path):
+def test_a_value_that_is_not_its_type_names_system_table_column_and_a_hash_of_the_row_key(tmp_path):
     url = _sim_file(tmp_path, [_student(10000001), _student(10000002, BIRTH_DT="2008-02-30")])
     with pytest.raises(RowDataError) as raised:
         extract_relational(url, System.SIM, "SIM_STUDENT", Staging(str(tmp_path / "staging"), "run"))
-    assert str(raised.value) == "sim.SIM_STUDENT.BIRTH_DT at row STUDENT_ID=10000002: not a valid DATE"
+    hashed = keyed_hash(pd.Series(["STUDENT_ID=10000002"]), DEFAULT_HASH_KEY).iloc[0]
+    assert str(raised.value) == f"sim.SIM_STUDENT.BIRTH_DT at row key#{hashed}: not a valid DATE"
+    assert "10000002" not in str(raised.value)  # the student number is an identifier: never in a message
 
 
 @pytest.mark.postgres

@@ -300,6 +300,7 @@ def test_a_value_outside_latin1_in_a_verify_chunk_is_a_row_data_error(tmp_path):
     with pytest.raises(RowDataError) as caught:
         write_district([Chunk(table, frame, EXPORT_DAY)], embedded(tmp_path))
     assert caught.value.column == "notes" and "unencodable" not in str(caught.value)
+    assert caught.value.row == "frame row 2"  # its position in the chunk, never its key
 
 
 def _digests(folder: Path) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Reads the columns the legacy sources really have (table and column names only, never a row):
 the relational systems through SQLAlchemy's inspector, keeping identifier case, and Verify from
 the header line of the newest export of each table. Any column that is unclassified, classified
-twice, or classified but gone from its source is one line of output and the exit status is 1.
+twice, or classified but gone from its source is one line of output, and the command ends in a
+configuration error (exit 2): the mappings must follow the sources before any row is read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from sis_migrate import legacy
+from sis_migrate.errors import ConfigurationError
 from sis_migrate.locations import LegacyLocations
 from sis_migrate.mapping import (
     DENY_LIST_FILE,
@@ -54,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"check-mappings: {len(problems)} problem(s); no row may be read until every column has one fate")
-        return 1
+        raise ConfigurationError(f"the closed world does not hold against {origin}: {len(problems)} problem(s) "
+                                 "above; no row may be read until every column has one fate")
     counts = {"mapped": 0, "ignored": 0, "denied": 0}
     for (system, table_name), columns in live.items():
         table_fates = fates(mappings, deny_list, system, table_name)

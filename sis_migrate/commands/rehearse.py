@@ -3,17 +3,19 @@
 The DAG runs in this process through Airflow's ``dag.test()`` against a metadata database in
 ``work/airflow`` (created on first use), so what runs is exactly what the scheduler would run.
 At the end the run summary is printed: rows per legacy table and entity, merged and quarantined
-by reason, seconds per stage, and where the target, staging and reports are.
+by reason, seconds per stage, and where the target, staging and reports are. A failed run raises
+the failing task's own error group with its cause, from the record the task left in staging.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import fields
 
-from sis_migrate.errors import MigrationError
+from sis_migrate.errors import BugError, MigrationError, error_class_of
 from sis_migrate.run_config import RunConfig
 
 DAG_ID = "sis_rehearsal"
@@ -30,9 +32,7 @@ _HELP = {
     "chunk_rows": "rows per extract chunk and per fact-transform part",
 }
 
-
-class RehearsalFailed(MigrationError):
-    """The DAG run ended in a state other than success."""
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,24 +51,47 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = RunConfig(**{name: getattr(args, name) for name in _HELP})
     prepare()
-    print(f"rehearse: running DAG {DAG_ID} for run {cfg.run_id} through Airflow ...", file=sys.stderr, flush=True)
+    log.info(f"rehearse: running DAG {DAG_ID} for run {cfg.run_id} through Airflow ...")
     dag_run = run_dag(DAG_ID, cfg.as_params())
     return _finish(cfg, dag_run)
 
 
 def _finish(cfg: RunConfig, dag_run) -> int:
     from sis_migrate.stages.report.summary import build_summary, format_summary
-    from sis_migrate.storage import Staging
 
-    staging = Staging(cfg.staging_location(), cfg.run_id)
+    staging = cfg.staging_area()
     state = str(getattr(dag_run, "state", "unknown"))
     if not state.endswith("success"):
-        # the task that failed, not the ones it left upstream_failed
+        # the tasks that failed, not the ones they left upstream_failed
         failed = sorted({ti.task_id for ti in dag_run.get_task_instances() if str(ti.state) == "failed"})
-        raise RehearsalFailed(f"the rehearsal run {cfg.run_id} ended {state}; failed task(s): "
-                              f"{', '.join(failed) or 'none recorded'}; the task log above says why; "
-                              f"staging: {staging.uri}")
+        raise failure_of_run(cfg, state, failed)
     summary = build_summary(staging, cfg)
     print(format_summary(summary))
     print(json.dumps({"balanced": summary["balanced"], **summary["paths"]}), file=sys.stderr)
-    return 0 if summary["balanced"] else 1
+    if not summary["balanced"]:  # the reconcile task fails an unbalanced run: a success must balance
+        raise BugError(f"the rehearsal run {cfg.run_id} succeeded but does not balance: "
+                       f"see {staging.uri}/reconcile.json")
+    return 0
+
+
+def failure_of_run(cfg: RunConfig, state: str, failed: list[str]) -> MigrationError:
+    """An error of the failing task's own group, naming the task and its cause (from ``errors/`` in staging).
+
+    Of several failed tasks, one that no retry fixes is named first. Without a record (the task
+    failed outside :func:`~sis_migrate.airflow_adapter.run_stage`, or staging could not take the
+    record) the cause is only in the task log: reported as a bug.
+    """
+    from sis_migrate.airflow_adapter import ERRORS_PREFIX
+
+    staging = cfg.staging_area()
+    records = [staging.read_json(path) for path in staging.list(ERRORS_PREFIX)]
+    records = sorted((r for r in records if r["stage"] in failed),
+                     key=lambda r: (error_class_of(r["group"]).retryable, r["task"]))
+    if not records:
+        return BugError(f"the rehearsal run {cfg.run_id} ended {state} with no failure recorded in "
+                        f"{staging.uri}/{ERRORS_PREFIX} (failed task(s): {', '.join(failed) or 'none'}); "
+                        "the task log above says why")
+    first, others = records[0], records[1:]
+    cause = first["error"] + (f": {first['message']}" if first["message"] else ", its traceback in the task log above")
+    also = f" (also failed: {', '.join(r['task'] for r in others)})" if others else ""
+    return error_class_of(first["group"])(f"rehearsal run {cfg.run_id}: task {first['task']} failed{also}: {cause}")

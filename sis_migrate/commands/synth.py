@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 from pathlib import Path
 
 from sis_migrate.errors import ConfigurationError
@@ -18,6 +18,8 @@ from sis_migrate.locations import LegacyLocations, default_legacy_dir, redact_ur
 from synthetic.presets import PRESETS
 
 DEFAULT_SEED = 42
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     preset = args.preset if args.students is None else None
     district = District(SynthSpec(students=students, seed=args.seed, preset=preset))
     rows = write_district(district.chunks(), locations, replace=args.replace,
-                          progress=None if args.quiet else _to_stderr)
+                          progress=None if args.quiet else log.info)
     write_manifest(district.manifest(), manifest_path)
 
     places = ", ".join(f"{system.value} -> {redact_url(locations.url(system))}" for system in System)
@@ -77,7 +79,3 @@ def write_manifest(manifest: dict, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

@@ -9,7 +9,7 @@ in chunks so memory stays flat whatever the table's size. Verify is read from th
 per table, decoded as Latin-1, keeping only the mapped fields.
 
 Values are typed by the legacy data dictionary. A value that does not fit its declared type (SQLite
-stores anything) stops the extract with an error naming system, table, column and row key.
+stores anything) stops the extract with an error naming system, table, column and a keyed hash of the row's key.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sis_migrate import legacy
-from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
+from sis_migrate.errors import ConfigurationError, RowDataError, SourceError, row_named_by_key
 from sis_migrate.legacy import Column, System
 from sis_migrate.locations import read_only_sqlite, redact_url
 from sis_migrate.progress import Progress
@@ -89,7 +89,8 @@ def _typed_array(values: list[Any], column: Column, system: System, keys: list[s
             bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
             if pc.any(bad).as_py():
                 row = pc.index(bad, True).as_py()
-                raise RowDataError(system, table, column.name, keys[row], f"not a valid {column.sql_type}")
+                raise RowDataError(system, table, column.name, row_named_by_key(keys[row]),
+                                   f"not a valid {column.sql_type}")
             return parsed.cast(target)
     if pa.types.is_string(target):
         values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
@@ -104,7 +105,7 @@ def _typed_array(values: list[Any], column: Column, system: System, keys: list[s
             try:
                 pa.array([value], type=target)
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as err:
-                raise RowDataError(system, table, column.name, keys[row],
+                raise RowDataError(system, table, column.name, row_named_by_key(keys[row]),
                                    f"not a valid {column.sql_type}") from err
         raise
 

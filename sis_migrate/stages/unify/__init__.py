@@ -35,7 +35,7 @@ def context(cfg: RunConfig, state=None):
 
     mappings = default_mappings()
     return Context(schema=mappings.schema, crosswalks=mappings.crosswalks, school_year=cfg.school_year,
-                   state=state if state is not None else TransformState())
+                   state=state if state is not None else TransformState(), hash_key=cfg.hash_key)
 
 
 def _staged_parts(staging: Staging, table: legacy.Table):

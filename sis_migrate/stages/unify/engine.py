@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sis_migrate import legacy
-from sis_migrate.errors import ConfigurationError, RowDataError
+from sis_migrate.errors import ConfigurationError, RowDataError, row_named_by_key
 from sis_migrate.mapping import MappedField, SchoolVia, TableMapping
 from sis_migrate.schema import NO_SCHOOL, SOURCE_KEY, SOURCE_SCHOOL, SOURCE_TABLE, UnifiedSchema
 from sis_migrate.stages.unify.state import TransformState
@@ -54,6 +54,7 @@ class Context:
     crosswalks: dict[str, Crosswalk]
     school_year: str
     state: TransformState
+    hash_key: str  # keys the hash that names a row in an error message
 
 
 @dataclass
@@ -133,7 +134,8 @@ def map_rows(raw: pd.DataFrame, table: legacy.Table, mapping: TableMapping, ctx:
             result = FIELD_TRANSFORMS[source.transform_name](raw[source.column])
         except FieldValueError as err:
             first = err.labels[0]
-            raise RowDataError(table.system.value, table.name, source.column, wide[SOURCE_KEY].iloc[first],
+            raise RowDataError(table.system.value, table.name, source.column,
+                               row_named_by_key(wide[SOURCE_KEY].iloc[first], ctx.hash_key),
                                f"{err.problem} ({len(err.labels)} row(s); transform {err.transform})") from err
         values = result.values.to_numpy() if isinstance(result.values.dtype, np.dtype) else result.values
         if source.crosswalk:  # the transform prepared the code; the crosswalk below maps it
