@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from sis_migrate.errors import SourceError
 from sis_migrate.locations import is_s3, split_s3
-from sis_migrate.storage import Staging
+from sis_migrate.storage import MissingFile, Staging
 from transforms.reasons import REASONS
 
 REPORT_JSON, REPORT_HTML = "report/report.json", "report/report.html"
@@ -40,9 +39,10 @@ TOP_SCHOOLS = 20
 # --- gathering ---------------------------------------------------------------------------------
 
 def _read_optional(staging: Staging, relpath: str) -> Any:
+    """The staged JSON, or None when it was never written; an unreachable staging area still fails."""
     try:
         return staging.read_json(relpath)
-    except (FileNotFoundError, SourceError):
+    except MissingFile:
         return None
 
 
