@@ -217,7 +217,7 @@ class Store:
         """Copy a local file to ``relpath`` without holding it in memory (streamed to S3)."""
         if self.is_s3:
             try:
-                body = open(local, "rb")  # noqa: SIM115 - closed below; boto3 reads it while sending
+                body = open(local, "rb")  # closed below, once the put has read it
             except OSError as err:
                 raise _folder_error(err, "read", Path(local)) from err
             with body:

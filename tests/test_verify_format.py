@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sis_migrate import legacy
+from sis_migrate import legacy, storage
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.sources import verify as verify_format
 from sis_migrate.sources.verify import (
@@ -170,7 +170,7 @@ def test_s3_exports_are_listed_across_pages_and_read(s3_bucket, monkeypatch):
     client = boto3.client("s3")
     _write_exports(lambda name, data: client.put_object(Bucket=s3_bucket, Key=f"exports/nightly/{name}", Body=data))
     client.put_object(Bucket=s3_bucket, Key="exports/nightly/older/verify_consent_20200101.txt", Body=b"nested")
-    monkeypatch.setattr(verify_format, "S3_PAGE_SIZE", 2)  # five objects: three pages
+    monkeypatch.setattr(storage, "S3_PAGE_SIZE", 2)  # five objects: three pages
 
     location = f"s3://{s3_bucket}/exports/nightly"
     exports = list_exports(location)
@@ -186,7 +186,7 @@ def test_s3_exports_are_listed_across_pages_and_read(s3_bucket, monkeypatch):
 def test_read_header_reads_only_the_first_line_of_a_large_s3_object(s3_bucket, monkeypatch, s3_call_spy):
     client = boto3.client("s3")
     ranges = []
-    monkeypatch.setattr(verify_format, "s3_client", s3_call_spy("GetObject", "Range", ranges))
+    monkeypatch.setattr(storage, "s3_client", s3_call_spy("GetObject", "Range", ranges))
     frame = pd.concat([residency_frame()] * 5000, ignore_index=True)
     data = write_verify_file(frame, RESIDENCY)
     assert len(data) > 4 * verify_format.HEADER_PROBE_BYTES

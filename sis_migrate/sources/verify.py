@@ -6,7 +6,7 @@ dates as ``YYYYMMDD``; an empty field for NULL; a field holding a pipe, a double
 break is enclosed in double quotes with inner double quotes doubled. A newer export day supersedes
 an older one for the same table.
 
-Files live in a folder or under ``s3://bucket/prefix`` (boto3; endpoint from ``AWS_ENDPOINT_URL``).
+Files live in a folder or under ``s3://bucket/prefix``, reached through :mod:`sis_migrate.storage`.
 Messages name tables, columns, files and line numbers, never a field's value.
 """
 
@@ -18,7 +18,6 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,7 @@ import pyarrow.compute as pc
 from sis_migrate import legacy
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import VERIFY_DELIMITER, VERIFY_ENCODING, VERIFY_FILE_PATTERN, VERIFY_LINE_END, System
-from sis_migrate.locations import is_s3, split_s3
+from sis_migrate.storage import MissingFile, Store
 
 _DIALECT = {
     "delimiter": VERIFY_DELIMITER,
@@ -37,7 +36,6 @@ _DIALECT = {
     "lineterminator": VERIFY_LINE_END,
 }
 HEADER_PROBE_BYTES = 64 * 1024  # read_header fetches this much; a header line is far shorter
-S3_PAGE_SIZE = 1000
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -162,51 +160,18 @@ class ExportFile:
 
     @property
     def uri(self) -> str:
-        if is_s3(self.location):
-            bucket, prefix = split_s3(self.location)
-            return f"s3://{bucket}/{_s3_key(prefix, self.name)}"
-        return str(Path(self.location) / self.name)
-
-
-def s3_client():
-    """A boto3 S3 client that gives up quickly on an unreachable endpoint (a missing server is not slow)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2}))
-
-
-def s3_source_error(err: Exception, location: str) -> SourceError:
-    """One clear line for a failed S3 call (never the botocore traceback)."""
-    response = getattr(err, "response", None) or {}
-    reason = response.get("Error", {}).get("Code") or type(err).__name__
-    return SourceError(f"S3 location {location} could not be reached or read: {reason}")
-
-
-def _s3_key(prefix: str, name: str) -> str:
-    return f"{prefix}/{name}" if prefix else name
+        return Store(self.location).uri(self.name)
 
 
 def list_names(location: str) -> list[str]:
     """Names of the files directly in a folder or under an S3 prefix (no sub-folders)."""
-    if is_s3(location):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        bucket, prefix = split_s3(location)
-        start = f"{prefix}/" if prefix else ""
-        names = []
-        try:
-            pages = s3_client().get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=start, Delimiter="/", PaginationConfig={"PageSize": S3_PAGE_SIZE})
-            for page in pages:
-                names.extend(item["Key"][len(start):] for item in page.get("Contents", []))
-        except (BotoCoreError, ClientError) as err:
-            raise s3_source_error(err, location) from err
-        return names
-    folder = Path(location)
-    if not folder.is_dir():
-        raise SourceError(f"Verify export folder {location} does not exist or is not a folder")
-    return [path.name for path in folder.iterdir() if path.is_file()]
+    store = Store(location)
+    # A folder that is not there is a mount or a path gone wrong; S3 has no folders (an absent prefix
+    # is only empty) and a missing bucket fails the listing itself.
+    if not store.is_s3 and not store.exists():
+        raise SourceError(f"Verify export folder {location} does not exist or is not a folder; "
+                          "retry when it is mounted, or correct the location")
+    return store.list(recursive=False)
 
 
 def list_exports(location: str) -> dict[str, list[ExportFile]]:
@@ -229,37 +194,15 @@ def newest_exports(location: str) -> dict[str, ExportFile]:
     return {table: files[-1] for table, files in list_exports(location).items()}
 
 
-def read_export(export: ExportFile) -> bytes:
-    if is_s3(export.location):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        bucket, prefix = split_s3(export.location)
-        try:
-            return s3_client().get_object(Bucket=bucket, Key=_s3_key(prefix, export.name))["Body"].read()
-        except (BotoCoreError, ClientError) as err:
-            raise s3_source_error(err, export.uri) from err
+def read_export(export: ExportFile, first_bytes: int | None = None) -> bytes:
+    """The bytes of a listed export (only its first ``first_bytes`` if given: a ranged GET on S3)."""
     try:
-        return Path(export.uri).read_bytes()
-    except OSError as err:
-        raise SourceError(f"Verify export {export.uri} could not be read: {err.strerror}") from err
+        return Store(export.location).read_bytes(export.name, first_bytes)
+    except MissingFile as err:  # listed a moment ago: most likely the nightly export replacing it
+        raise SourceError(f"Verify export {export.uri} was listed but is gone; retry, which lists again") from err
 
 
 def read_header(export: ExportFile) -> list[str]:
     """The column names of an export from its first line only (a ranged GET on S3)."""
-    if is_s3(export.location):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        bucket, prefix = split_s3(export.location)
-        try:
-            head = s3_client().get_object(Bucket=bucket, Key=_s3_key(prefix, export.name),
-                                          Range=f"bytes=0-{HEADER_PROBE_BYTES - 1}")["Body"].read()
-        except (BotoCoreError, ClientError) as err:
-            raise s3_source_error(err, export.uri) from err
-    else:
-        try:
-            with open(export.uri, "rb") as handle:
-                head = handle.read(HEADER_PROBE_BYTES)
-        except OSError as err:
-            raise SourceError(f"Verify export {export.uri} could not be read: {err.strerror}") from err
-    first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    first_line = read_export(export, HEADER_PROBE_BYTES).split(b"\n", 1)[0].rstrip(b"\r")
     return first_line.decode(VERIFY_ENCODING).split(VERIFY_DELIMITER) if first_line else []
