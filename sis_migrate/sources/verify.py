@@ -1,5 +1,9 @@
 """Verify's nightly export files: write them (synthetic district) and read them (extract).
 
+Input: frames to write, or a location (folder or ``s3://bucket/prefix``) to list and read.
+Output: the bytes of an export file; the exports at a location by table and day; the newest
+export of a table parsed to an Arrow table of text columns (:func:`read_newest_export`).
+
 The format, as Verify's export writes it: one file per table per export day named
 ``<table>_<YYYYMMDD>.txt``; pipe-delimited with a header row; ISO-8859-1 (Latin-1); CRLF line ends;
 dates as ``YYYYMMDD``; an empty field for NULL; a field holding a pipe, a double quote or a line
@@ -105,13 +109,29 @@ def check_header(header: Sequence[str], table: legacy.Table, source: str = "") -
         f"verify.{table.name}{where}: the header row does not match the data dictionary: {detail}")
 
 
-def read_verify_file(data: bytes, table: legacy.Table, columns: Sequence[str] | None = None,
-                     source: str = "") -> pd.DataFrame:
-    """Parse one Verify export: every column as text, an empty field as None.
+def read_verify_table(data: bytes, table: legacy.Table, columns: Sequence[str] | None = None,
+                      source: str = "") -> pa.Table:
+    """Parse one Verify export into Arrow: every column as text, an empty field as null.
 
     Decodes only as ISO-8859-1 (never guesses UTF-8). ``columns`` keeps only those columns: the
-    others are dropped as each line is parsed and never reach the frame.
+    others are dropped as each line is parsed and never reach the table. ``source`` (the file
+    name) is added to error messages.
     """
+    wanted, values = _parse(data, table, columns, source)
+    return pa.Table.from_arrays([pa.array(out, pa.string()) for out in values], names=wanted)
+
+
+def read_verify_file(data: bytes, table: legacy.Table, columns: Sequence[str] | None = None,
+                     source: str = "") -> pd.DataFrame:
+    """:func:`read_verify_table` as a frame of object columns, None for an empty field."""
+    wanted, values = _parse(data, table, columns, source)
+    return pd.DataFrame({name: pd.Series(out, dtype=object) for name, out in zip(wanted, values, strict=True)},
+                        columns=wanted)
+
+
+def _parse(data: bytes, table: legacy.Table, columns: Sequence[str] | None,
+           source: str) -> tuple[list[str], list[list[str | None]]]:
+    """The wanted column names and one list of values per column (None for an empty field)."""
     text = data.decode(VERIFY_ENCODING)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, **_DIALECT)
     where = f" ({source})" if source else ""
@@ -135,8 +155,7 @@ def read_verify_file(data: bytes, table: legacy.Table, columns: Sequence[str] | 
                                    f"{len(row)} fields where the header has {width}")
             for append, value in zip(appenders, pick(row), strict=True):
                 append(value or None)
-    return pd.DataFrame({name: pd.Series(out, dtype=object) for name, out in zip(wanted, values, strict=True)},
-                        columns=wanted)
+    return wanted, values
 
 
 def _next_row(reader, table: legacy.Table, where: str) -> list[str] | None:
@@ -206,3 +225,14 @@ def read_header(export: ExportFile) -> list[str]:
     """The column names of an export from its first line only (a ranged GET on S3)."""
     first_line = read_export(export, HEADER_PROBE_BYTES).split(b"\n", 1)[0].rstrip(b"\r")
     return first_line.decode(VERIFY_ENCODING).split(VERIFY_DELIMITER) if first_line else []
+
+
+def read_newest_export(location: str, table_name: str,
+                       columns: Sequence[str] | None = None) -> tuple[ExportFile, pa.Table]:
+    """The export that counts for ``table_name`` at ``location`` (the newest day), parsed to Arrow text."""
+    exports = newest_exports(location)
+    if table_name not in exports:
+        raise ConfigurationError(f"verify.{table_name}: no export file <table>_<YYYYMMDD>.txt at {location}")
+    export = exports[table_name]
+    table = legacy.table(System.VERIFY, table_name)
+    return export, read_verify_table(read_export(export), table, columns, source=export.name)
