@@ -124,6 +124,14 @@ def test_a_row_with_the_wrong_field_count_names_table_and_line():
     assert "S9" not in str(caught.value)
 
 
+def test_malformed_quoting_names_table_and_physical_line_never_the_value():
+    data = write_verify_file(residency_frame(), RESIDENCY) + b'S9|"12 Oak"St|X|Y|Z|20180904|20190630\r\n'
+    with pytest.raises(RowDataError, match="malformed quoting") as caught:
+        read_verify_file(data, RESIDENCY)
+    assert caught.value.row == "line 7"  # the record before it spans two lines: lines, not records, are counted
+    assert "Oak" not in str(caught.value) and "S9" not in str(caught.value)
+
+
 def test_columns_keeps_only_the_named_columns_in_that_order():
     data = write_verify_file(residency_frame(), RESIDENCY)
     back = read_verify_file(data, RESIDENCY, columns=["verified_on", "stu_key"])
