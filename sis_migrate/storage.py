@@ -168,7 +168,7 @@ class Store:
                       if not path.endswith(PARTIAL_SUFFIX))
 
     def subfolders(self) -> list[str]:
-        """Names of the folders directly under the location (S3: the common prefixes), sorted."""
+        """Names of the folders directly under the location that hold a file (S3: the common prefixes), sorted."""
         if self.is_s3:
             start = self._key("")
             try:
@@ -179,7 +179,10 @@ class Store:
             except _s3_failures() as err:
                 raise self._s3_error(err, "list", "") from err
         try:
-            return sorted(path.name for path in self.root.iterdir() if path.is_dir()) if self.root.is_dir() else []
+            if not self.root.is_dir():
+                return []
+            return sorted(path.name for path in self.root.iterdir()
+                          if path.is_dir() and any(found.is_file() for found in path.rglob("*")))
         except OSError as err:
             raise _folder_error(err, "list", self.root) from err
 
@@ -249,8 +252,10 @@ class Store:
     def delete(self, relprefix: str = "") -> None:
         """Remove every file whose relative path starts with ``relprefix`` (all of them by default).
 
-        On a folder, leftover ``.partial`` files go too, and folders left empty are removed (the
-        location's own folder stays).
+        On a folder, leftover ``.partial`` files go too, and the folders inside the prefix that are
+        left empty are removed (``unified/`` goes with its files; ``timings/validate.`` never takes
+        ``timings/``). A folder above the prefix is never removed: a parallel task may be writing
+        into it.
         """
         if self.is_s3:
             keys = [self._key(path) for path in self._s3_keys(relprefix, recursive=True, action="delete")]
@@ -264,7 +269,8 @@ class Store:
                 path.unlink(missing_ok=True)
             except OSError as err:
                 raise _folder_error(err, "delete", path) from err
-            folders.update(self.root / parent for parent in Path(relpath).parents if parent != Path("."))
+            folders.update(self.root / parent for parent in Path(relpath).parents
+                           if parent != Path(".") and f"{parent.as_posix()}/".startswith(relprefix))
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(OSError):  # not empty (a file another prefix kept) or already gone
                 folder.rmdir()

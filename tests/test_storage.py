@@ -47,6 +47,9 @@ def test_read_write_list_delete_behave_alike(store):
 
     store.delete("timings/validate.")
     assert store.list("timings/") == ["timings/load.json"]
+    store.delete("timings/load.json")
+    assert store.list("timings/") == [] and store.subfolders() == ["unified"]  # an empty folder is nothing, as on S3
+    store.write_bytes("timings/load.json", b"{}")  # a folder above the prefix stays for whoever writes there
     store.delete("unified/")
     assert store.list() == ["a.json", "timings/load.json"]
     assert store.subfolders() == ["timings"]  # an emptied folder goes too, as a prefix does on S3
