@@ -126,6 +126,8 @@ class Store:
                 response = self._s3().get_object(Bucket=self.bucket, Key=self._key(relpath), **extra)
                 return response["Body"].read()
             except _s3_failures() as err:
+                if extra and _s3_code(err) == "InvalidRange":  # an empty object has no first bytes
+                    return b""
                 raise self._s3_error(err, "read", relpath) from err
         path = self.root / relpath
         try:
@@ -154,7 +156,10 @@ class Store:
                     return False
                 raise self._s3_error(err, "look for", relpath) from err
         path = self.root / relpath
-        return path.is_file() if relpath else path.is_dir()
+        try:
+            return path.is_file() if relpath else path.is_dir()
+        except OSError as err:
+            raise _folder_error(err, "look for", path) from err
 
     def list(self, relprefix: str = "", recursive: bool = True) -> list[str]:
         """Relative paths of the files whose path starts with ``relprefix``, sorted.
@@ -162,10 +167,8 @@ class Store:
         ``recursive=False`` keeps the files directly in ``relprefix``'s folder, not those below.
         A location that does not exist (yet) holds nothing; a missing bucket is an error.
         """
-        if self.is_s3:
-            return sorted(self._s3_keys(relprefix, recursive))
-        return sorted(path for path in self._folder_files(relprefix, recursive)
-                      if not path.endswith(PARTIAL_SUFFIX))
+        found = self._s3_keys(relprefix, recursive) if self.is_s3 else self._folder_files(relprefix, recursive)
+        return sorted(path for path in found if not path.endswith(PARTIAL_SUFFIX))
 
     def subfolders(self) -> list[str]:
         """Names of the folders directly under the location that hold a file (S3: the common prefixes), sorted."""

@@ -36,6 +36,9 @@ def test_read_write_list_delete_behave_alike(store):
     _layout(store)
     assert store.read_bytes("timings/load.json") == b"timings/load.json"
     assert store.read_bytes("timings/load.json", first_bytes=7) == b"timings"
+    store.write_bytes("empty.txt", b"")
+    assert store.read_bytes("empty.txt", first_bytes=7) == b"" == store.read_bytes("empty.txt")
+    store.delete_files(["empty.txt"])
     assert store.list() == ["a.json", "timings/load.json", "timings/validate.batch-1.json", "timings/validate.json",
                             "unified/school/part-00000.parquet", "unified/student/part-00000.parquet"]
     assert store.list("timings/validate.") == ["timings/validate.batch-1.json", "timings/validate.json"]
