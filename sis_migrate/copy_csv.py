@@ -1,32 +1,35 @@
-"""Rows as CSV text for PostgreSQL COPY and MariaDB LOAD DATA, built column-wise in Arrow.
+"""Rows as CSV text for PostgreSQL COPY and MariaDB LOAD DATA, written by pyarrow's CSV writer.
 
-No Python loop per value: text is always quoted (inner quotes doubled) and NULL is the bare word
-``NULL``, so an empty string and NULL stay distinct; dates are ``YYYY-MM-DD``, timestamps
-``YYYY-MM-DD HH:MM:SS``. Both the synthetic writers and the load stage send their rows this way.
+Input: one Arrow array per column, all of one length. Output: UTF-8 CSV lines, no header. Both
+the synthetic writers and the load stage send their rows this way.
+
+``pyarrow.csv.write_csv`` (C++, no Python loop per value) with quoting style ``needed``, which
+quotes every string value by its type, whatever it holds, and no number, date or boolean; a NULL
+is written as the bare word ``NULL``. So text is always distinct from NULL: the empty string is
+``""`` and the text ``NULL`` is ``"NULL"``; inner quotes are doubled, and commas, pipes and line
+breaks stay inside quotes. Dates print ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS`` (with
+the fraction of a sub-second unit), booleans ``true``/``false``, decimals their digits.
+
+PostgreSQL reads it with ``COPY ... (FORMAT csv, NULL 'NULL')``, MariaDB with ``LOAD DATA`` and
+:data:`MARIADB_FIELDS`, where an unquoted ``NULL`` is NULL and a quoted one is text. MariaDB reads
+``true`` as 0 into a TINYINT: its writer sends booleans as 1/0.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 NULL_TOKEN = "NULL"
+MARIADB_FIELDS = "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
+_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed", null_string=NULL_TOKEN)
 
 
 def csv_bytes(arrays: list[pa.Array]) -> bytes:
     """The rows as UTF-8 CSV lines (no header)."""
     if not arrays or len(arrays[0]) == 0:
         return b""
-    tokens = []
-    for array in arrays:
-        if pa.types.is_large_string(array.type):  # pandas writes large_string; the join needs one kind
-            array = array.cast(pa.string())
-        if pa.types.is_string(array.type):
-            doubled = pc.replace_substring(array, pattern='"', replacement='""')
-            token = pc.binary_join_element_wise('"', doubled, '"', "")
-        else:
-            token = pc.cast(array, pa.string())
-        tokens.append(pc.fill_null(token, NULL_TOKEN))
-    lines = pc.binary_join_element_wise(*tokens, ",")
-    one_list = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
-    return pc.binary_join(one_list, "\n")[0].as_py().encode("utf-8") + b"\n"
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))]), sink,
+                     _WRITE_OPTIONS)
+    return sink.getvalue().to_pybytes()

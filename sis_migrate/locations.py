@@ -4,7 +4,7 @@ The embedded default lets the whole pipeline run on a laptop: one SQLite file pe
 legacy system and a folder of Verify exports, all under the project's ``work/`` folder.
 Relational locations are SQLAlchemy URLs (``sqlite:///``, ``postgresql+psycopg://``,
 ``mysql+pymysql://``). Verify and staging locations are a folder path or ``s3://bucket/prefix``;
-S3 is reached only through boto3, whose endpoint comes from the usual ``AWS_ENDPOINT_URL``.
+S3 is reached only through :mod:`sis_migrate.storage`, whose endpoint comes from the usual ``AWS_ENDPOINT_URL``.
 """
 
 from __future__ import annotations

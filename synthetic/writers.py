@@ -73,7 +73,6 @@ class DistrictWriter:
             target.create()
         if found[self.verify_target.where]:
             self.verify_target.clear(found[self.verify_target.where])
-        self.verify_target.create()
 
     def write(self, chunk: Chunk) -> None:
         table = chunk.table

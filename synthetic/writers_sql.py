@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sis_migrate import legacy
-from sis_migrate.copy_csv import NULL_TOKEN, csv_bytes
+from sis_migrate.copy_csv import MARIADB_FIELDS, NULL_TOKEN, csv_bytes
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import System
 from sis_migrate.locations import redact_url
@@ -200,9 +200,8 @@ class SqlTarget:
             else:
                 targets.append(quoted)
         set_clause = f" SET {', '.join(assignments)}" if assignments else ""
-        statement = (f"LOAD DATA LOCAL INFILE %s INTO TABLE {name} CHARACTER SET utf8mb4 "
-                     "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
-                     f"LINES TERMINATED BY '\\n' ({', '.join(targets)}){set_clause}")
+        statement = (f"LOAD DATA LOCAL INFILE %s INTO TABLE {name} CHARACTER SET utf8mb4 {MARIADB_FIELDS} "
+                     f"({', '.join(targets)}){set_clause}")
         handle, path = tempfile.mkstemp(prefix=f"synth-{table.name}-", suffix=".csv")
         try:
             with os.fdopen(handle, "wb") as out:

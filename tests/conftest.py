@@ -132,13 +132,13 @@ def airflow_db() -> str:
 
 @pytest.fixture
 def s3_call_spy():
-    """Make a boto3 S3 client factory that records one parameter of every call of one operation."""
+    """Make an S3 client factory (the project's, so its time-outs apply) that records one parameter of
+    every call of one operation; tests put it in place of ``sis_migrate.storage.s3_client``."""
+    from sis_migrate.storage import s3_client  # taken before any test replaces it
 
     def spy(operation: str, parameter: str, seen: list):
         def make_client():
-            import boto3
-
-            client = boto3.client("s3")
+            client = s3_client()
             client.meta.events.register(f"provide-client-params.s3.{operation}",
                                         lambda params, **_: seen.append(params.get(parameter)))
             return client

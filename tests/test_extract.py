@@ -8,7 +8,8 @@ import pytest
 from sis_migrate.errors import DEFAULT_HASH_KEY, RowDataError
 from sis_migrate.legacy import System, table
 from sis_migrate.mapping import default_deny_list
-from sis_migrate.stages.extract import extract_relational
+from sis_migrate.sources.verify import write_verify_file
+from sis_migrate.stages.extract import extract_relational, extract_verify
 from sis_migrate.storage import Staging
 from synthetic.ddl import system_metadata
 from transforms.privacy import keyed_hash
@@ -64,12 +65,45 @@ def test_extract_connections_cannot_write(server, request):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from sis_migrate.stages.extract import _read_only_engine
+    from sis_migrate.sources.sql import read_only_engine
 
-    engine = _read_only_engine(request.getfixturevalue(server))
+    engine = read_only_engine(request.getfixturevalue(server))
     try:
         with pytest.raises(DBAPIError, match="(?i)read.only"):
             with engine.begin() as conn:
                 conn.execute(text("CREATE TABLE written_by_extract (i INT)"))
     finally:
         engine.dispose()
+
+
+def test_verify_reads_the_newest_export_in_chunks_keeping_only_mapped_fields_and_scrubbing_tier_2(tmp_path):
+    residency = table("verify", "verify_residency")
+    frame = pd.DataFrame({
+        "stu_key": ["S1", "S2", "S3", "S4", "S5"], "addr": ["1 Oak St|Chicago", "x", None, "y", "z"],
+        "proof_type": ["UTIL"] * 5, "proof_doc_no": ["A1"] * 5, "proof_country": ["US"] * 5,
+        "verified_on": ["20180904"] * 5, "expires_on": ["20190630", "912-34-5678", None, "", "20190630"],
+    }, dtype=object)
+    exports = tmp_path / "verify"
+    exports.mkdir()
+    (exports / "verify_residency_20190328.txt").write_bytes(write_verify_file(frame.iloc[:1], residency))
+    (exports / "verify_residency_20190329.txt").write_bytes(write_verify_file(frame, residency))
+    staging = Staging(str(tmp_path / "staging"), "run")
+
+    result = extract_verify(str(exports), "verify_residency", staging, chunk_rows=2)
+    assert (result.rows, result.source_file, result.scrubbed) == (5, "verify_residency_20190329.txt",
+                                                                   {"expires_on": 1})
+    assert [f["path"] for f in result.files] == [f"extract/verify/verify_residency/part-0000{i}.parquet"
+                                                 for i in range(3)]
+    staged = pd.concat([staging.read_frame(f["path"]) for f in result.files], ignore_index=True)
+    assert list(staged.columns) == result.columns == ["stu_key", "verified_on", "expires_on"]
+    assert staged["expires_on"].tolist()[:1] == ["20190630"] and staged["expires_on"].isna().tolist() == [
+        False, True, True, True, False]  # the SSN-shaped value, NULL and '' (one thing in Verify) are all empty
+
+
+def test_an_empty_table_stages_one_empty_typed_part(tmp_path):
+    url = _sim_file(tmp_path, [])
+    staging = Staging(str(tmp_path / "staging"), "run")
+    result = extract_relational(url, System.SIM, "SIM_STUDENT", staging)
+    assert result.rows == 0 and len(result.files) == 1
+    part = staging.read_arrow(result.files[0]["path"])
+    assert part.num_rows == 0 and str(part.schema.field("BIRTH_DT").type) == "date32[day]"

@@ -9,6 +9,7 @@ import re
 import pytest
 from unified_sample import FORMULA_VALUE, LEGACY_KEYS, PERSONAL_VALUES, SCHOOLS, load_target, make_run, written_text
 
+from sis_migrate import storage
 from sis_migrate.errors import ReconciliationError
 from sis_migrate.stages.reconcile import reconcile
 from sis_migrate.stages.report import migration_report as report
@@ -155,7 +156,9 @@ def test_neutralise(value, expected):
     assert report.neutralise(value) == expected
 
 
-def test_report_worklist_and_data_docs_on_s3(s3_bucket, tmp_path):
+def test_report_worklist_and_data_docs_on_s3(s3_bucket, tmp_path, monkeypatch, s3_call_spy):
+    asked = []
+    monkeypatch.setattr(storage, "s3_client", s3_call_spy("PutObject", "ServerSideEncryption", asked))
     location = f"s3://{s3_bucket}/rehearsals"
     earlier = make_run(location, "r0", quarantined_scale=2)
     report.write_report(earlier)
@@ -168,3 +171,5 @@ def test_report_worklist_and_data_docs_on_s3(s3_bucket, tmp_path):
     assert "report/data_docs/index.html" in current.list("report/data_docs/")
     page = current.read_bytes("report/report.html").decode("utf-8")
     assert [v for v in PERSONAL_VALUES if v in page] == []
+    # every file went through the project's client (at least one put each), and every put asked for SSE
+    assert len(asked) >= len(current.list()) + len(earlier.list()) and set(asked) == {"AES256"}

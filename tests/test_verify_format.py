@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sis_migrate import legacy
+from sis_migrate import legacy, storage
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.sources import verify as verify_format
 from sis_migrate.sources.verify import (
@@ -124,6 +124,14 @@ def test_a_row_with_the_wrong_field_count_names_table_and_line():
     assert "S9" not in str(caught.value)
 
 
+def test_malformed_quoting_names_table_and_physical_line_never_the_value():
+    data = write_verify_file(residency_frame(), RESIDENCY) + b'S9|"12 Oak"St|X|Y|Z|20180904|20190630\r\n'
+    with pytest.raises(RowDataError, match="malformed quoting") as caught:
+        read_verify_file(data, RESIDENCY)
+    assert caught.value.row == "line 7"  # the record before it spans two lines: lines, not records, are counted
+    assert "Oak" not in str(caught.value) and "S9" not in str(caught.value)
+
+
 def test_columns_keeps_only_the_named_columns_in_that_order():
     data = write_verify_file(residency_frame(), RESIDENCY)
     back = read_verify_file(data, RESIDENCY, columns=["verified_on", "stu_key"])
@@ -170,7 +178,7 @@ def test_s3_exports_are_listed_across_pages_and_read(s3_bucket, monkeypatch):
     client = boto3.client("s3")
     _write_exports(lambda name, data: client.put_object(Bucket=s3_bucket, Key=f"exports/nightly/{name}", Body=data))
     client.put_object(Bucket=s3_bucket, Key="exports/nightly/older/verify_consent_20200101.txt", Body=b"nested")
-    monkeypatch.setattr(verify_format, "S3_PAGE_SIZE", 2)  # five objects: three pages
+    monkeypatch.setattr(storage, "S3_PAGE_SIZE", 2)  # five objects: three pages
 
     location = f"s3://{s3_bucket}/exports/nightly"
     exports = list_exports(location)
@@ -186,7 +194,7 @@ def test_s3_exports_are_listed_across_pages_and_read(s3_bucket, monkeypatch):
 def test_read_header_reads_only_the_first_line_of_a_large_s3_object(s3_bucket, monkeypatch, s3_call_spy):
     client = boto3.client("s3")
     ranges = []
-    monkeypatch.setattr(verify_format, "s3_client", s3_call_spy("GetObject", "Range", ranges))
+    monkeypatch.setattr(storage, "s3_client", s3_call_spy("GetObject", "Range", ranges))
     frame = pd.concat([residency_frame()] * 5000, ignore_index=True)
     data = write_verify_file(frame, RESIDENCY)
     assert len(data) > 4 * verify_format.HEADER_PROBE_BYTES

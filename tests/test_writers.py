@@ -20,12 +20,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from sis_migrate import legacy
+from sis_migrate import legacy, storage
 from sis_migrate.errors import ConfigurationError, RowDataError, SourceError
 from sis_migrate.legacy import RELATIONAL_SYSTEMS, System
 from sis_migrate.locations import LegacyLocations, sqlite_url
 from sis_migrate.sources.verify import list_exports, read_export, read_verify_file
-from synthetic import writers_verify
 from synthetic.ddl import system_metadata
 from synthetic.writers import write_district
 
@@ -323,7 +322,7 @@ def test_identical_input_gives_byte_identical_files_sqlite_included(tmp_path):
 
 def test_verify_to_s3_asks_for_server_side_encryption_on_every_put(tmp_path, s3_bucket, monkeypatch, s3_call_spy):
     asked = []
-    monkeypatch.setattr(writers_verify, "s3_client", s3_call_spy("PutObject", "ServerSideEncryption", asked))
+    monkeypatch.setattr(storage, "s3_client", s3_call_spy("PutObject", "ServerSideEncryption", asked))
     locations = LegacyLocations.from_options(tmp_path / "legacy", verify=f"s3://{s3_bucket}/verify/nightly")
     write_district(sample_chunks(8), locations)
 

@@ -22,9 +22,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from sis_migrate.errors import SourceError
-from sis_migrate.locations import is_s3, split_s3
-from sis_migrate.storage import Staging
+from sis_migrate.storage import MissingFile, Staging, Store
 from transforms.reasons import REASONS
 
 REPORT_JSON, REPORT_HTML = "report/report.json", "report/report.html"
@@ -41,9 +39,10 @@ TOP_SCHOOLS = 20
 # --- gathering ---------------------------------------------------------------------------------
 
 def _read_optional(staging: Staging, relpath: str) -> Any:
+    """The staged JSON, or None when it was never written; an unreachable staging area still fails."""
     try:
         return staging.read_json(relpath)
-    except (FileNotFoundError, SourceError):
+    except MissingFile:
         return None
 
 
@@ -157,16 +156,8 @@ def _validation(unified: dict | None, target: dict | None) -> dict[str, Any]:
 # --- change since the previous rehearsal ---------------------------------------------------------
 
 def _sibling_run_ids(staging: Staging) -> list[str]:
-    if is_s3(staging.location):
-        import boto3
-
-        bucket, prefix = split_s3(staging.location)
-        start = f"{prefix}/" if prefix else ""
-        pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start,
-                                                                             Delimiter="/")
-        return [common["Prefix"][len(start):].strip("/") for page in pages for common in page.get("CommonPrefixes", [])]
-    parent = staging.root.parent
-    return [path.name for path in parent.iterdir() if path.is_dir()] if parent.is_dir() else []
+    """The run ids beside this one in the staging location (its folders, or common prefixes on S3)."""
+    return Store(staging.location).subfolders()
 
 
 def previous_report(staging: Staging, previous_staging: Staging | None = None) -> dict[str, Any] | None:
