@@ -146,3 +146,13 @@ def s3_call_spy():
         return make_client
 
     return spy
+
+
+@pytest.fixture(autouse=True)
+def hash_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs off the embedded default need a hash key from the environment: the tests use the public
+    development key's value, so that the hashes they expect are the same everywhere."""
+    from sis_migrate.errors import DEFAULT_HASH_KEY
+
+    monkeypatch.setenv("SIS_MIGRATE_HASH_KEY", DEFAULT_HASH_KEY)
+    return DEFAULT_HASH_KEY
