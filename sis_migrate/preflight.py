@@ -7,6 +7,7 @@ Input: the run configuration. Output: nothing, or one error naming the location 
 - staging must exist and take a write (a folder: created if missing, with at least
   :func:`staging_min_free_bytes` free; S3: the bucket exists and a probe object can be written
   and deleted);
+- the hash key must be set, unless the run is the embedded demo (see :mod:`sis_migrate.run_config`);
 - each relational source must be SQLite, PostgreSQL or MySQL/MariaDB; the closed-world check that
   follows reads every source's catalogue and so reaches each of them; the Verify exports must be a
   folder or bucket that exists.
@@ -46,7 +47,8 @@ def staging_min_free_bytes() -> int:
 
 
 def preflight(cfg) -> None:
-    """Every location of ``cfg`` checked, the target first (the issue of a wrong target is found in seconds)."""
+    """Every location of ``cfg`` checked, the target first (a wrong target is found in seconds)."""
+    cfg.hash_key  # noqa: B018 - raises now, not hours in, when a run off the demo has no hash key
     check_target(cfg.target_url())
     check_staging(cfg.staging_location())
     locations = cfg.locations()

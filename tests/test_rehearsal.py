@@ -16,6 +16,7 @@ from sis_migrate.locations import LegacyLocations
 from sis_migrate.mapping import default_deny_list
 from sis_migrate.run_config import RunConfig
 from sis_migrate.stages.load import Target
+from sis_migrate.stages.publish import published_staging
 from sis_migrate.stages.report.migration_report import planted_mismatches
 from sis_migrate.stages.validate import VALIDATION_TASKS
 from sis_migrate.storage import Staging
@@ -145,7 +146,7 @@ def _target_dump(target: Target) -> dict[str, list[tuple]]:
 
 
 def _check_promises(cfg: RunConfig, manifest: dict) -> None:
-    staging = Staging(cfg.staging_location(), cfg.run_id)
+    staging = published_staging(cfg.staging_location(), cfg.run_id)  # the attempt the target was published from
     target = Target(cfg.target_url(), cfg.run_id)
     # every legacy row: extracted = the generator's rows, and = loaded + merged + quarantined in the target
     reconcile = staging.read_json("reconcile.json")
