@@ -96,8 +96,18 @@ def _dag_run() -> tuple[str, str]:
     return context["dag"].dag_id, context["run_id"]
 
 
+def failure_records(cfg: RunConfig) -> list:
+    """Where a task's failure record goes: the run's attempt folder, else (staging unreachable, a missing
+    bucket) the same path under the local ``work/failures/`` folder of the machine that ran the task."""
+    from sis_migrate.locations import work_dir
+    from sis_migrate.storage import Staging
+
+    return [cfg.staging_area(), Staging(str(work_dir() / "failures"), cfg.run_id, cfg.attempt)]
+
+
 def record_failure(cfg: RunConfig, task: str, stage: str, detail: str, err: BaseException) -> None:
-    """Stage ``errors/<task>.json`` for this failure; if the staging area cannot take it, keep no record.
+    """Record ``errors/<task>.json`` for this failure (see :func:`failure_records`); if neither place
+    can take it, keep no record.
 
     A retried task overwrites its record: what stays is its last failure. Each DAG run has its own
     attempt folder, so no record of an earlier run is read as this run's.
@@ -105,8 +115,10 @@ def record_failure(cfg: RunConfig, task: str, stage: str, detail: str, err: Base
     record = {"task": task, "stage": stage, "detail": detail, "group": group_of(err),
               "exit_code": exit_code_of(err), "error": type(err).__name__,
               "message": str(err) if isinstance(err, MigrationError) else ""}
-    try:
-        cfg.staging_area().write_json(f"{ERRORS_PREFIX}{task}.json", record)
-    except Exception as unrecorded:  # noqa: BLE001 - the stage's own error is the one to raise
-        log.warning("the failure of %s could not be recorded in the staging area (%s)",
-                    task, type(unrecorded).__name__)
+    for place in failure_records(cfg):
+        try:
+            place.write_json(f"{ERRORS_PREFIX}{task}.json", record)
+            return
+        except Exception as unrecorded:  # noqa: BLE001 - the stage's own error is the one to raise
+            log.warning("the failure of %s could not be recorded in %s (%s)", task, place.uri,
+                        type(unrecorded).__name__)

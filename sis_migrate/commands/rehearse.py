@@ -97,10 +97,15 @@ def failure_of_run(cfg: RunConfig, state: str, failed: list[str]) -> MigrationEr
     failed outside :func:`~sis_migrate.airflow_adapter.run_stage`, or staging could not take the
     record) the cause is only in the task log: reported as a bug.
     """
-    from sis_migrate.airflow_adapter import ERRORS_PREFIX
+    from sis_migrate.airflow_adapter import ERRORS_PREFIX, failure_records
 
+    records = []
+    for place in failure_records(cfg):
+        try:
+            records += [place.read_json(path) for path in place.list(ERRORS_PREFIX)]
+        except MigrationError:
+            continue  # staging unreachable: the task recorded its failure in the local fallback
     staging = cfg.staging_area()
-    records = [staging.read_json(path) for path in staging.list(ERRORS_PREFIX)]
     records = sorted((r for r in records if r["stage"] in failed),
                      key=lambda r: (error_class_of(r["group"]).retryable, r["task"]))
     if not records:
