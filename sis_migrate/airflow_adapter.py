@@ -89,10 +89,13 @@ def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:
 
 
 def _dag_run() -> tuple[str, str]:
-    """(dag id, DAG run id) of the running task."""
+    """(dag id, DAG run id) of the running task; ('', '') when a stage is run outside a task (tests, tools)."""
     from airflow.sdk import get_current_context
 
-    context = get_current_context()
+    try:
+        context = get_current_context()
+    except RuntimeError:  # "no context was found": not inside an Airflow task
+        return "", ""
     return context["dag"].dag_id, context["run_id"]
 
 

@@ -171,7 +171,7 @@ def test_a_bad_param_fails_the_task_without_a_retry(monkeypatch):
         airflow_adapter.run_stage("check_mappings", {"run_label": "two words"})
 
 
-def test_a_failure_the_staging_area_cannot_record_still_fails_with_its_own_error(tmp_path, monkeypatch):
+def test_a_failure_the_staging_area_cannot_record_still_fails_with_its_own_error(tmp_path, monkeypatch, work_dir):
     from airflow.sdk.exceptions import AirflowFailException
 
     blocker = tmp_path / "not-a-folder"
@@ -182,6 +182,8 @@ def test_a_failure_the_staging_area_cannot_record_still_fails_with_its_own_error
     with pytest.raises(AirflowFailException) as raised:
         airflow_adapter.run_stage("reconcile", params, {})
     assert raised.value.__cause__ is error
+    # recorded on the local disk instead, where the CLI finds it
+    assert (work_dir / "failures" / "adapter" / "errors" / "reconcile.json").is_file()
 
 
 # --- a rehearsal exits with the failing task's own group -------------------------------------------
