@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from sis_migrate.errors import ConfigurationError, SourceError
@@ -78,9 +78,11 @@ class Holder:
 
 
 def holder_for(cfg) -> Holder:
-    """This run as a lock holder: its DAG run, or this process outside Airflow."""
-    return Holder.current(cfg.run_id, cfg.dag_id or "(no DAG)", cfg.dag_run or f"process-{os.getpid()}",
-                          cfg.attempt)
+    """This run as a lock holder: its DAG run, or (stages called outside Airflow) this process, which is then
+    the whole run: its lock is stale once the process is gone."""
+    holder = Holder.current(cfg.run_id, cfg.dag_id or "(no DAG)", cfg.dag_run or f"process-{os.getpid()}",
+                            cfg.attempt)
+    return holder if cfg.dag_run else replace(holder, process_runs_dag=True)
 
 
 def is_stale(holder: Holder) -> bool:

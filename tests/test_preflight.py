@@ -111,7 +111,7 @@ def tiny_legacy(tmp_path_factory):
      "the bucket sis-no-such-bucket does not exist"),
 ])
 def test_a_bad_target_or_bucket_ends_the_rehearsal_within_30_seconds_with_one_line(
-        tmp_path, airflow_db, tiny_legacy, s3_bucket, capsys, option, value, expected):
+        tmp_path, airflow_db, tiny_legacy, s3_bucket, work_dir, capsys, option, value, expected):
     port = _free_port()
     given = {"--target": f"sqlite:///{tmp_path / 'target.sqlite'}", "--staging": str(tmp_path / "staging")}
     given[option] = value.format(port=port)
