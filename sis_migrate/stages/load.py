@@ -47,7 +47,8 @@ def schema_name(run_id: str) -> str:
 
 
 PUBLICATION_TABLE = "sis_publication"
-CANDIDATE_SUFFIX = "__loading"
+CANDIDATE_SUFFIX = "__loading"  # of the candidate schema on PostgreSQL
+SQLITE_CANDIDATE_SUFFIX = ".loading"  # of the candidate file on SQLite
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Target:
         if self.candidate:
             return self
         if self.dialect == "sqlite":
-            path = self.sqlite_path.with_name(self.sqlite_path.name + CANDIDATE_SUFFIX.replace("__", "."))
+            path = self.sqlite_path.with_name(self.sqlite_path.name + SQLITE_CANDIDATE_SUFFIX)
             return Target(f"sqlite:///{path}", self.run_id, candidate=True)
         return Target(self.url, self.run_id, candidate=True)
 
@@ -92,7 +93,7 @@ class Target:
         if not self.candidate:
             return self
         if self.dialect == "sqlite":
-            path = self.sqlite_path.with_name(self.sqlite_path.name.removesuffix(".loading"))
+            path = self.sqlite_path.with_name(self.sqlite_path.name.removesuffix(SQLITE_CANDIDATE_SUFFIX))
             return Target(f"sqlite:///{path}", self.run_id)
         return Target(self.url, self.run_id)
 
