@@ -24,6 +24,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass, fields
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from sis_migrate.errors import DEFAULT_HASH_KEY, ConfigurationError
@@ -72,7 +73,7 @@ class RunConfig:
         """This DAG run's folder under ``<staging>/<run id>/attempts/`` ('' outside Airflow)."""
         return attempt_of(self.dag_run)
 
-    @property
+    @cached_property
     def hash_key(self) -> str:
         """The key of the hashes that stand for ids (see the module docstring); never a param."""
         found = os.environ.get(HASH_KEY_ENV) or _airflow_variable(HASH_KEY_VARIABLE)
@@ -110,7 +111,8 @@ class RunConfig:
         return self.staging or str(work_dir() / "staging")
 
     def staging_area(self):
-        """This run's staging area (``<staging>/<run id>/``)."""
+        """This run's staging area: ``<staging>/<run id>/attempts/<attempt>/`` in a DAG run, else
+        ``<staging>/<run id>/``."""
         from sis_migrate.storage import Staging
 
         return Staging(self.staging_location(), self.run_id, self.attempt)
