@@ -88,3 +88,34 @@ def test_of_two_writers_that_read_the_same_lock_one_wins(tmp_path, s3_bucket):
         assert store.compare_and_put("lock.json", b"c", expected=b"a") is True
         assert store.compare_and_put("lock.json", b"d", expected=b"a") is False
         assert store.read_bytes("lock.json") == b"c"
+
+
+@pytest.mark.slow
+def test_a_second_rehearsal_of_a_label_in_use_is_refused_at_once(tmp_path, airflow_db, work_dir, capsys):
+    """A live run holds the label (its process is alive): ``sis-migrate rehearse`` of the same label ends
+    in its check task, naming the holder, and touches neither the holder's lock nor the target."""
+    from sis_migrate.cli import main
+    from sis_migrate.locations import LegacyLocations
+    from synthetic.generator import District, SynthSpec
+    from synthetic.writers import write_district
+
+    legacy_dir = tmp_path / "legacy"
+    write_district(District(SynthSpec(students=40, seed=2)).chunks(), LegacyLocations.embedded_default(legacy_dir))
+    target, staging = tmp_path / "target.sqlite", tmp_path / "staging"
+    cfg = RunConfig(run_label="busy", target=f"sqlite:///{target}", staging=str(staging), legacy_dir=str(legacy_dir))
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        holder = replace(Holder.current("busy", "sis_rehearsal", "manual__the-first-run", "first"), pid=live.pid,
+                         process_runs_dag=True)
+        locks.acquire(cfg, holder)
+        status = main(["rehearse", "--run-label", "busy", "--target", f"sqlite:///{target}",
+                       "--staging", str(staging), "--legacy-dir", str(legacy_dir)])
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert status == 2
+        assert ("task check_mappings failed: RunLocked: run label busy is in use: the target "
+                f"{target} is locked by DAG run manual__the-first-run of sis_rehearsal (attempt first) on host "
+                f"{holder.host}, pid {live.pid}, since {holder.since}") in last
+        assert locks.holder_of(cfg) == holder and not target.exists()
+    finally:
+        live.kill()
+        live.wait()
