@@ -14,11 +14,19 @@ stops the run before anything loads) → `load` (fresh schema or SQLite file per
 `reconcile` (rows in = loaded + merged + quarantined, per table and per school; rows and key
 checksums per entity and school, the same SQL in the target and over the unified data) →
 `validate_target` (the suites inside the target) →
-`report` (Data Docs, migration report, restricted steward worklist, summary).
+`report` (Data Docs, migration report, restricted steward worklist, summary) →
+`publish` (the loaded target swapped in and the reports pointed at, together, last).
 
-Sources are SQLAlchemy URLs or Airflow connection ids; empty means the embedded default
-(SQLite files and a Verify folder under `work/legacy`). Re-running a run label replaces its own
-results. XCom carries counts and staged paths only, never row values.
+Every task writes under the run's own attempt folder in staging and loads a candidate target
+beside the published one: until `publish`, the label's previous target and reports stay visible
+and unchanged, and a failed run leaves them as they were. The run label is locked (in the target
+and in staging) from `check_mappings` to `publish`: a second run of the same label is refused.
+Each task has an execution timeout suited to its size, so a hung source or target fails the run.
+
+Sources and target are Airflow connection ids, `env:<VARIABLE>` or SQLAlchemy URLs without a
+password (a password in a param would sit in clear in `dag_run.conf`); empty means the embedded
+default (SQLite files and a Verify folder under `work/legacy`). Re-running a run label replaces
+its own results. XCom carries counts and staged paths only, never row values.
 """
 
 from __future__ import annotations
@@ -26,6 +34,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
+
+# Execution timeouts, by the size of the work: a hung source, staging or target fails the task
+# (and, once its retries are spent, the run) instead of holding the run forever.
+MINUTES = {"check_mappings": 10, "extract": 120, "stage": 30, "transform_core": 120, "transform_facts": 120,
+           "derive": 60, "validate": 60, "gather_validation": 10, "load": 180, "reconcile": 60,
+           "validate_target": 60, "report": 60, "publish": 15}
+
+
+def timeout(task_id: str) -> timedelta:
+    return timedelta(minutes=MINUTES[task_id])
+
 
 PARAMS = {
     "run_label": Param("rehearsal", type="string", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$",
@@ -55,82 +74,89 @@ PARAMS = {
     doc_md=__doc__,
 )
 def sis_rehearsal():
-    @task(retries=0)
+    @task(execution_timeout=timeout("check_mappings"), retries=0)
     def check_mappings(params=None) -> list[dict]:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("check_mappings", params)
 
-    @task(map_index_template="{{ table['system'] }}.{{ table['table'] }}")
+    @task(execution_timeout=timeout("extract"), map_index_template="{{ table['system'] }}.{{ table['table'] }}")
     def extract(table: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("extract", params, table)
 
-    @task
+    @task(execution_timeout=timeout("stage"))
     def stage(extracted: list[dict], params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("stage", params, list(extracted))
 
-    @task
+    @task(execution_timeout=timeout("transform_core"))
     def transform_core(staged: dict, params=None) -> list[dict]:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("transform_core", params, staged)
 
-    @task(map_index_template="{{ table['table'] }}")
+    @task(execution_timeout=timeout("transform_facts"), map_index_template="{{ table['table'] }}")
     def transform_facts(table: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("transform_facts", params, table)
 
-    @task
+    @task(execution_timeout=timeout("derive"))
     def derive(facts: list[dict], params=None) -> list[dict]:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("derive", params, list(facts))
 
-    @task(map_index_template="{{ batch['entities'][0] }} ...")
+    @task(execution_timeout=timeout("validate"), map_index_template="{{ batch['entities'][0] }} ...")
     def validate(batch: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("validate", params, batch)
 
-    @task(retries=0)
+    @task(execution_timeout=timeout("gather_validation"), retries=0)
     def gather_validation(parts: list[dict], params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("gather_validation", params, list(parts))
 
-    @task
+    @task(execution_timeout=timeout("load"))
     def load(validated: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("load", params, validated)
 
-    @task(retries=0)
+    @task(execution_timeout=timeout("reconcile"), retries=0)
     def reconcile(loaded: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("reconcile", params, loaded)
 
-    @task(retries=0)
+    @task(execution_timeout=timeout("validate_target"), retries=0)
     def validate_target(reconciled: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("validate_target", params, reconciled)
 
-    @task
+    @task(execution_timeout=timeout("report"))
     def report(validated: dict, params=None) -> dict:
         from sis_migrate.airflow_adapter import run_stage
 
         return run_stage("report", params, validated)
 
+    @task(execution_timeout=timeout("publish"))
+    def publish(validated: dict, reported: dict, params=None) -> dict:
+        from sis_migrate.airflow_adapter import run_stage
+
+        return run_stage("publish", params, validated, reported)
+
     staged = stage(extract.expand(table=check_mappings()))
     facts = transform_facts.expand(table=transform_core(staged))
     checked = gather_validation(validate.expand(batch=derive(facts)))
-    report(validate_target(reconcile(load(checked))))
+    validated = validate_target(reconcile(load(checked)))
+    publish(validated, report(validated))
 
 
 sis_rehearsal()

@@ -5,7 +5,11 @@ inputs. The stage itself knows nothing of Airflow. Only a :class:`~sis_migrate.e
 is left to Airflow's retries (a source or target may be reachable again); a configuration error,
 a data error or a bug fails the task at once, with its group and cause as the message.
 
-Every failure is also recorded in the run's staging area, ``errors/<task>[.<detail>].json``
+The configuration names the DAG run (``dag_id``, ``dag_run``), so every stage writes under the
+run's attempt folder in staging and the locks know their holder. Each stage passes the fault
+points ``<stage>:start`` and ``<stage>:end`` (:mod:`sis_migrate.faults`).
+
+Every failure is also recorded in the run's attempt folder, ``errors/<task>[.<detail>].json``
 (group, exit code, exception class and message; a bug's message is left out, as it is not ours to
 vouch for), so that ``sis-migrate rehearse`` can exit with the failing task's own group and cause.
 """
@@ -20,6 +24,7 @@ from importlib import import_module
 from typing import Any
 
 from sis_migrate.errors import MigrationError, exit_code_of, group_of
+from sis_migrate.faults import fault_point
 from sis_migrate.run_config import RunConfig
 
 ERRORS_PREFIX = "errors/"
@@ -40,6 +45,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "reconcile": ("sis_migrate.stages.reconcile", "reconcile"),
     "validate_target": ("sis_migrate.stages.validate", "validate_target"),
     "report": ("sis_migrate.stages.report", "report"),
+    "publish": ("sis_migrate.stages.publish", "publish"),
 }
 
 
@@ -66,8 +72,10 @@ def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:
     cfg = None
     started = time.perf_counter()
     try:
-        cfg = RunConfig.from_params(dict(params or {}))
+        cfg = RunConfig.from_params(dict(params or {}), *_dag_run())
+        fault_point(name, "start")
         result = stage_function(name)(cfg, *args)
+        fault_point(name, "end")
     except Exception as err:
         if cfg is not None:
             record_failure(cfg, task, name, detail, err)
@@ -80,18 +88,40 @@ def run_stage(name: str, params: dict[str, Any] | None, *args: Any) -> Any:
     return result
 
 
-def record_failure(cfg: RunConfig, task: str, stage: str, detail: str, err: BaseException) -> None:
-    """Stage ``errors/<task>.json`` for this failure; if the staging area cannot take it, keep no record.
+def _dag_run() -> tuple[str, str]:
+    """(dag id, DAG run id) of the running task; ('', '') when a stage is run outside a task (tests, tools)."""
+    from airflow.sdk import get_current_context
 
-    A retried task overwrites its record: what stays is its last failure. The check stage clears the
-    run's staging area as soon as the closed world holds, records of an earlier run included; before
-    that, only check_mappings itself can fail, and its failure overwrites its own record.
+    try:
+        context = get_current_context()
+    except RuntimeError:  # "no context was found": not inside an Airflow task
+        return "", ""
+    return context["dag"].dag_id, context["run_id"]
+
+
+def failure_records(cfg: RunConfig) -> list:
+    """Where a task's failure record goes: the run's attempt folder, else (staging unreachable, a missing
+    bucket) the same path under the local ``work/failures/`` folder of the machine that ran the task."""
+    from sis_migrate.locations import work_dir
+    from sis_migrate.storage import Staging
+
+    return [cfg.staging_area(), Staging(str(work_dir() / "failures"), cfg.run_id, cfg.attempt)]
+
+
+def record_failure(cfg: RunConfig, task: str, stage: str, detail: str, err: BaseException) -> None:
+    """Record ``errors/<task>.json`` for this failure (see :func:`failure_records`); if neither place
+    can take it, keep no record.
+
+    A retried task overwrites its record: what stays is its last failure. Each DAG run has its own
+    attempt folder, so no record of an earlier run is read as this run's.
     """
     record = {"task": task, "stage": stage, "detail": detail, "group": group_of(err),
               "exit_code": exit_code_of(err), "error": type(err).__name__,
               "message": str(err) if isinstance(err, MigrationError) else ""}
-    try:
-        cfg.staging_area().write_json(f"{ERRORS_PREFIX}{task}.json", record)
-    except Exception as unrecorded:  # noqa: BLE001 - the stage's own error is the one to raise
-        log.warning("the failure of %s could not be recorded in the staging area (%s)",
-                    task, type(unrecorded).__name__)
+    for place in failure_records(cfg):
+        try:
+            place.write_json(f"{ERRORS_PREFIX}{task}.json", record)
+            return
+        except Exception as unrecorded:  # noqa: BLE001 - the stage's own error is the one to raise
+            log.warning("the failure of %s could not be recorded in %s (%s)", task, place.uri,
+                        type(unrecorded).__name__)

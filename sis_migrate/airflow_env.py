@@ -53,6 +53,9 @@ def run_dag(dag_id: str, conf: dict, mark_success_pattern: str | None = None):
     dag = bag.get_dag(dag_id)
     if dag is None:
         raise ConfigurationError(f"no DAG {dag_id!r} in {DAGS_FOLDER}")
+    from sis_migrate.locks import DAG_PROCESS_ENV
+
+    os.environ[DAG_PROCESS_ENV] = str(os.getpid())  # this process runs the whole DAG run (see locks)
     kwargs = {"run_conf": conf}
     if mark_success_pattern:
         kwargs["mark_success_pattern"] = mark_success_pattern

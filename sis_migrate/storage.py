@@ -134,7 +134,7 @@ class Store:
             with open(path, "rb") as handle:
                 return handle.read(first_bytes) if first_bytes else handle.read()
         except OSError as err:
-            raise _folder_error(err, "read", path) from err
+            raise folder_error(err, "read", path) from err
 
     def exists(self, relpath: str = "") -> bool:
         """Whether a file is at ``relpath``; without a path, whether the folder (the bucket) exists.
@@ -159,7 +159,7 @@ class Store:
         try:
             return path.is_file() if relpath else path.is_dir()
         except OSError as err:
-            raise _folder_error(err, "look for", path) from err
+            raise folder_error(err, "look for", path) from err
 
     def list(self, relprefix: str = "", recursive: bool = True) -> list[str]:
         """Relative paths of the files whose path starts with ``relprefix``, sorted.
@@ -187,7 +187,7 @@ class Store:
             return sorted(path.name for path in self.root.iterdir()
                           if path.is_dir() and any(found.is_file() for found in path.rglob("*")))
         except OSError as err:
-            raise _folder_error(err, "list", self.root) from err
+            raise folder_error(err, "list", self.root) from err
 
     def _s3_keys(self, relprefix: str, recursive: bool, action: str = "list") -> list[str]:
         start = self._key(relprefix)  # with a prefix always ends in '/' or more: 'staging2/' never matches
@@ -209,7 +209,7 @@ class Store:
             found = folder.rglob("*") if recursive else folder.iterdir()
             paths = [path.relative_to(self.root).as_posix() for path in found if path.is_file()]
         except OSError as err:
-            raise _folder_error(err, "list", folder) from err
+            raise folder_error(err, "list", folder) from err
         return [path for path in paths if path.startswith(relprefix)]
 
     # --- write -----------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class Store:
             try:
                 body = open(local, "rb")  # closed below, once the put has read it
             except OSError as err:
-                raise _folder_error(err, "read", Path(local)) from err
+                raise folder_error(err, "read", Path(local)) from err
             with body:
                 self._put(relpath, body)
         else:
@@ -249,7 +249,57 @@ class Store:
         except OSError as err:
             with contextlib.suppress(OSError):
                 aside.unlink(missing_ok=True)
-            raise _folder_error(err, "write", path) from err
+            raise folder_error(err, "write", path) from err
+
+    # --- compare and swap ------------------------------------------------------------------------
+    def compare_and_put(self, relpath: str, data: bytes, expected: bytes | None) -> bool:
+        """Write ``data`` only if the file still holds ``expected`` (``None``: is absent); False if not.
+
+        What a lock file needs: of two writers that read the same content, one wins. On S3 the put
+        is conditional (``If-None-Match: *`` or ``If-Match`` on the ETag read); on a folder the
+        read, compare and write happen under an exclusive ``flock`` of ``<file>.guard``.
+        """
+        if self.is_s3:
+            key = self._key(relpath)
+            try:
+                try:
+                    found = self._s3().get_object(Bucket=self.bucket, Key=key)
+                    current, condition = found["Body"].read(), {"IfMatch": found["ETag"]}
+                except _s3_failures() as err:
+                    if _s3_code(err) not in _NO_SUCH_KEY:
+                        raise
+                    current, condition = None, {"IfNoneMatch": "*"}
+                if current != expected:
+                    return False
+                self._s3().put_object(Bucket=self.bucket, Key=key, Body=data,
+                                      ServerSideEncryption=SERVER_SIDE_ENCRYPTION, **condition)
+                return True
+            except _s3_failures() as err:
+                if _s3_code(err) in {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}:
+                    return False
+                raise self._s3_error(err, "write", relpath) from err
+        import fcntl
+
+        path = self.root / relpath
+        guard = path.with_name(path.name + ".guard")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(guard, "a") as held:
+                fcntl.flock(held, fcntl.LOCK_EX)
+                current = path.read_bytes() if path.is_file() else None
+                if current != expected:
+                    return False
+                self._write_aside(relpath, lambda handle: handle.write(data))
+                return True
+        except OSError as err:
+            raise folder_error(err, "write", path) from err
+
+    def read_optional(self, relpath: str) -> bytes | None:
+        """The file's bytes, or None if it is not there."""
+        try:
+            return self.read_bytes(relpath)
+        except MissingFile:
+            return None
 
     # --- delete ----------------------------------------------------------------------------------
     def delete(self, relprefix: str = "") -> None:
@@ -271,7 +321,7 @@ class Store:
             try:
                 path.unlink(missing_ok=True)
             except OSError as err:
-                raise _folder_error(err, "delete", path) from err
+                raise folder_error(err, "delete", path) from err
             folders.update(self.root / parent for parent in Path(relpath).parents
                            if parent != Path(".") and f"{parent.as_posix()}/".startswith(relprefix))
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
@@ -288,7 +338,7 @@ class Store:
             try:
                 path.unlink(missing_ok=True)
             except OSError as err:
-                raise _folder_error(err, "delete", path) from err
+                raise folder_error(err, "delete", path) from err
 
     def _delete_keys(self, keys: list[str], relprefix: str) -> None:
         for start in range(0, len(keys), 1000):  # S3 deletes at most 1,000 keys per request
@@ -353,7 +403,7 @@ def _s3_code(err: Exception) -> str | None:
     return str(code or response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "") or None
 
 
-def _folder_error(err: OSError, action: str, path: Path) -> MigrationError:
+def folder_error(err: OSError, action: str, path: Path) -> MigrationError:
     """The project's error for a failed folder operation: path, OS reason, what to do."""
     reason = f"{err.strerror or type(err).__name__} ({errno.errorcode.get(err.errno, type(err).__name__)})"
     where = f"could not {action} {path}: {reason}"
@@ -386,19 +436,31 @@ class StagedFile:
         return asdict(self)
 
 
-class Staging:
-    """One run's staging root, ``<location>/<run id>/``, ``location`` a folder or ``s3://bucket/prefix``.
+ATTEMPTS_FOLDER = "attempts"
 
+
+def _plain_name(value: str, what: str) -> str:
+    if not value or "/" in value or value.startswith("."):
+        raise ConfigurationError(f"a {what} must be a plain name, got {value!r}")
+    return value
+
+
+class Staging:
+    """One run's staging root, ``location`` a folder or ``s3://bucket/prefix``.
+
+    Without an attempt the root is ``<location>/<run id>/``; with one it is
+    ``<location>/<run id>/attempts/<attempt>/``, where one DAG run writes everything it stages and
+    reports, beside the attempt the label last published (see :mod:`sis_migrate.publication`).
     A thin layer on :class:`Store`: the run id checked, SHA-256 of what is written, JSON and
     Parquet helpers.
     """
 
-    def __init__(self, location: str, run_id: str):
-        if not run_id or "/" in run_id or run_id.startswith("."):
-            raise ConfigurationError(f"a run id must be a plain name, got {run_id!r}")
+    def __init__(self, location: str, run_id: str, attempt: str = ""):
         self.location = str(location)
-        self.run_id = run_id
-        self.store = Store(self.location).child(run_id)
+        self.run_id = _plain_name(run_id, "run id")
+        self.attempt = attempt and _plain_name(attempt, "run attempt")
+        self.run_store = Store(self.location).child(run_id)  # the label's area: lock, publication, attempts
+        self.store = self.run_store.child(f"{ATTEMPTS_FOLDER}/{attempt}") if attempt else self.run_store
         self.root, self.bucket, self.prefix = self.store.root, self.store.bucket, self.store.prefix
 
     @property

@@ -21,6 +21,9 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # get their own home, never the developer's, and the project's DAGs folder from the start.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="sis-test-airflow-")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
+# Runs off the embedded default need a hash key from the environment: the tests use the public
+# development key's value, so that the hashes they expect are the same everywhere.
+os.environ.setdefault("SIS_MIGRATE_HASH_KEY", "rehearsal-report-key")
 
 PG_ADMIN_URL = os.environ.get("SIS_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("SIS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -146,3 +149,4 @@ def s3_call_spy():
         return make_client
 
     return spy
+

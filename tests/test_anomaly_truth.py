@@ -30,7 +30,8 @@ def small_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("small")
     district = District(SynthSpec(students=PRESETS["small"], seed=2019))
     write_district(district.chunks(), LegacyLocations.embedded_default(base / "legacy"), replace=True)
-    cfg = RunConfig(run_label="truth", legacy_dir=str(base / "legacy"), staging=str(base / "staging"))
+    cfg = RunConfig(run_label="truth", legacy_dir=str(base / "legacy"), staging=str(base / "staging"),
+                    target=f"sqlite:///{base / 'target.sqlite'}")
     extracted = [extract.extract(cfg, table) for table in check.check_mappings(cfg)]
     facts = unify.transform_core(cfg, stage.stage(cfg, extracted))
     for table in facts:

@@ -14,11 +14,16 @@ def test_dag_imports_without_errors_and_has_every_stage():
     dag = bag.dags["sis_rehearsal"]
     assert {t.task_id for t in dag.tasks} == {
         "check_mappings", "extract", "stage", "transform_core", "transform_facts", "derive", "validate",
-        "gather_validation", "load", "reconcile", "validate_target", "report"}
+        "gather_validation", "load", "reconcile", "validate_target", "report", "publish"}
     assert dag.catchup is False and dag.schedule is None and "sis-migration" in dag.tags
     assert dag.doc_md and "closed world" in dag.doc_md
     assert dag.get_task("extract").retries == 2
     assert dag.get_task("check_mappings").retries == 0  # a configuration error is not retried
+    # every task is bounded, the big ones more loosely; publish runs last, after the report and the checks
+    assert all(t.execution_timeout is not None for t in dag.tasks)
+    assert dag.get_task("check_mappings").execution_timeout < dag.get_task("load").execution_timeout
+    assert dag.get_task("publish").upstream_task_ids == {"report", "validate_target"}
+    assert "hash_key" not in dag.params
     assert set(dag.params) >= {"run_label", "sim", "gradebook", "cim", "verify", "target", "staging"}
 
 

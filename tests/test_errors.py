@@ -171,7 +171,7 @@ def test_a_bad_param_fails_the_task_without_a_retry(monkeypatch):
         airflow_adapter.run_stage("check_mappings", {"run_label": "two words"})
 
 
-def test_a_failure_the_staging_area_cannot_record_still_fails_with_its_own_error(tmp_path, monkeypatch):
+def test_a_failure_the_staging_area_cannot_record_still_fails_with_its_own_error(tmp_path, monkeypatch, work_dir):
     from airflow.sdk.exceptions import AirflowFailException
 
     blocker = tmp_path / "not-a-folder"
@@ -182,6 +182,8 @@ def test_a_failure_the_staging_area_cannot_record_still_fails_with_its_own_error
     with pytest.raises(AirflowFailException) as raised:
         airflow_adapter.run_stage("reconcile", params, {})
     assert raised.value.__cause__ is error
+    # recorded on the local disk instead, where the CLI finds it
+    assert (work_dir / "failures" / "adapter" / "errors" / "reconcile.json").is_file()
 
 
 # --- a rehearsal exits with the failing task's own group -------------------------------------------
@@ -211,7 +213,6 @@ def test_a_failed_run_without_a_record_is_a_bug(tmp_path):
 @pytest.mark.slow
 def test_a_value_the_transform_cannot_read_ends_the_rehearsal_in_a_data_error(tmp_path, airflow_db):
     from sis_migrate.locations import LegacyLocations
-    from sis_migrate.stages.check import check_mappings
     from synthetic.generator import District, SynthSpec
     from synthetic.writers import write_district
 
@@ -232,8 +233,9 @@ def test_a_value_the_transform_cannot_read_ends_the_rehearsal_in_a_data_error(tm
     assert str(incident_id) not in done.stderr + done.stdout
     assert "[extract sim.SIM_INCIDENT] done 29 rows" in done.stderr  # progress lines still on stderr
 
-    # the next run's check stage clears the staging area, old failure records included
-    cfg = RunConfig(run_label="maybe", staging=str(work / "staging"), legacy_dir=str(work / "legacy"))
-    assert cfg.staging_area().list("errors/") == ["errors/transform_core.json"]
-    check_mappings(cfg)
-    assert cfg.staging_area().list() == []
+    # the failure is recorded in the failed DAG run's own attempt folder: no later run reads it as its own
+    from sis_migrate.storage import Store
+
+    recorded = [path.split("/", 1)[1] for path in Store(str(work / "staging" / "maybe" / "attempts")).list()
+                if "/errors/" in path]
+    assert recorded == ["errors/transform_core.json"]

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, create_engine, inspect, text
 
 from sis_migrate.errors import ConfigurationError
-from sis_migrate.stages.load import Target, load_tables, schema_name
+from sis_migrate.stages.load import Target, load_tables, publish_target, published_attempt, schema_name
 
 
 def _metadata() -> MetaData:
@@ -35,15 +35,23 @@ def _count(target: Target, table: str) -> int:
 def _check_target(target: Target) -> None:
     loaded = load_tables(target, _metadata(), _parts(["000101", "000102"], [(1, "000101"), (2, "000102")]))
     assert loaded == {"school": 2, "student_school": 2}
-    assert _count(target, "student_school") == 2
-    # the same run again replaces its own results instead of adding to them
+    assert _count(target.as_candidate(), "student_school") == 2  # loaded aside, not yet visible
+    assert published_attempt(target) is None
+    assert publish_target(target, "attempt-1") is True
+    assert _count(target, "student_school") == 2 and published_attempt(target) == "attempt-1"
+    assert publish_target(target, "attempt-1") is False  # a publish retried after its swap does nothing
+    # the same run again replaces its own results instead of adding to them, once published
     load_tables(target, _metadata(), _parts(["000101"], [(1, "000101"), (3, "000101")]))
+    assert _count(target, "school") == 2  # the previous publication stays visible until the swap
+    publish_target(target, "attempt-2")
     assert _count(target, "school") == 1
     assert _count(target, "student_school") == 2
     # a child row whose parent is missing is refused, and the previous complete load stays
     with pytest.raises(ConfigurationError, match="student_school"):
         load_tables(target, _metadata(), _parts(["000101"], [(1, "000999")]))
-    assert _count(target, "student_school") == 2
+    assert _count(target, "student_school") == 2 and published_attempt(target) == "attempt-2"
+    with pytest.raises(ConfigurationError, match="no candidate"):
+        publish_target(target, "attempt-3")
 
 
 def test_sqlite_target(tmp_path):

@@ -14,7 +14,7 @@ from unified_sample import PERSONAL_VALUES, SCHOOLS, load_target, make_run
 
 from sis_migrate import legacy
 from sis_migrate.errors import DataError, ReconciliationError
-from sis_migrate.stages.load import Target
+from sis_migrate.stages.load import candidate_target
 from sis_migrate.stages.reconcile import _read_only_engine, reconcile
 
 SAMPLE_ENTITIES = 9  # the entities the sample has rows of (unified_sample.entity_rows)
@@ -33,7 +33,7 @@ def _loaded(location, url: str):
 
 def _change(cfg, statement: str, **bind) -> None:
     """Change the loaded target behind the pipeline's back, as a faulty load or a stray writer would."""
-    target = Target(cfg.target_url(), cfg.run_id)
+    target = candidate_target(cfg)
     engine = create_engine(target.url)
     prefix = f"{target.schema}." if target.schema else ""
     with engine.begin() as connection:
@@ -101,7 +101,7 @@ def test_the_target_is_read_only_while_reconciling(tmp_path, target_url):
     from sqlalchemy.exc import DBAPIError
 
     cfg = _loaded(tmp_path / "staging", target_url)
-    target = Target(cfg.target_url(), cfg.run_id)
+    target = candidate_target(cfg)
     engine = _read_only_engine(target)
     prefix = f"{target.schema}." if target.schema else ""
     with pytest.raises(DBAPIError, match="read-only|readonly"), engine.begin() as connection:

@@ -15,7 +15,8 @@ from sis_migrate.airflow_env import run_dag
 from sis_migrate.locations import LegacyLocations
 from sis_migrate.mapping import default_deny_list
 from sis_migrate.run_config import RunConfig
-from sis_migrate.stages.load import Target
+from sis_migrate.stages.load import PUBLICATION_TABLE, Target
+from sis_migrate.stages.publish import published_staging
 from sis_migrate.stages.report.migration_report import planted_mismatches
 from sis_migrate.stages.validate import VALIDATION_TASKS
 from sis_migrate.storage import Staging
@@ -95,12 +96,17 @@ def _target_leaks(target: Target, marker: str) -> list[str]:
     return found
 
 
+def _data_tables(engine, target: Target) -> list[str]:
+    """The target's tables but the publication marker, which names the attempt and so differs per run."""
+    return [name for name in inspect(engine).get_table_names(schema=target.schema) if name != PUBLICATION_TABLE]
+
+
 def _target_fingerprint(target: Target) -> dict[str, str]:
     """Per target table, a digest of its rows in a stable order, computed inside PostgreSQL."""
     engine = target.engine()
     fingerprint = {}
     with engine.connect() as conn:
-        for name in inspect(engine).get_table_names(schema=target.schema):
+        for name in _data_tables(engine, target):
             fingerprint[name] = conn.execute(text(
                 f'SELECT count(*) || \':\' || coalesce(md5(string_agg(t::text, \'|\' ORDER BY t::text)), \'\') '
                 f'FROM "{target.schema}"."{name}" t')).scalar_one()
@@ -137,7 +143,7 @@ def _target_dump(target: Target) -> dict[str, list[tuple]]:
     prefix = f'"{target.schema}".' if target.schema else ""
     dump = {}
     with engine.connect() as conn:
-        for name in inspect(engine).get_table_names(schema=target.schema):
+        for name in _data_tables(engine, target):
             rows = conn.execute(text(f'SELECT * FROM {prefix}"{name}"')).fetchall()
             dump[name] = sorted(tuple(map(str, row)) for row in rows)
     engine.dispose()
@@ -145,7 +151,7 @@ def _target_dump(target: Target) -> dict[str, list[tuple]]:
 
 
 def _check_promises(cfg: RunConfig, manifest: dict) -> None:
-    staging = Staging(cfg.staging_location(), cfg.run_id)
+    staging = published_staging(cfg.staging_location(), cfg.run_id)  # the attempt the target was published from
     target = Target(cfg.target_url(), cfg.run_id)
     # every legacy row: extracted = the generator's rows, and = loaded + merged + quarantined in the target
     reconcile = staging.read_json("reconcile.json")

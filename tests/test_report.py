@@ -93,7 +93,9 @@ def test_report_page_is_self_contained_and_holds_no_personal_value_or_legacy_key
 
 
 def test_entities_and_reconciliation_come_from_reconcile_json(tmp_path):
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
+
+    from sis_migrate.stages.load import candidate_target
 
     staging = _validated_run(tmp_path / "staging", "r1", every_legacy_table=True)
     cfg = load_target(staging, f"sqlite:///{tmp_path / 'target.sqlite'}")
@@ -105,7 +107,7 @@ def test_entities_and_reconciliation_come_from_reconcile_json(tmp_path):
                                                       "rows_target": 2, "checksum_match": True}
     assert "Reconciled: every legacy row" in report.render_html(built)
 
-    engine = create_engine(cfg.target_url())
+    engine = candidate_target(cfg).engine()  # reconcile checks what the run loaded, before it is published
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM gradebook_entry WHERE gradebook_entry_identifier = 9002"))
     engine.dispose()

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 from unified_sample import PERSONAL_VALUES, load_target, make_run, written_text
 
 from sis_migrate.errors import ConfigurationError
-from sis_migrate.stages.load import Target
+from sis_migrate.stages.load import candidate_target
 from sis_migrate.stages.validate.data_docs import build_data_docs
 from sis_migrate.stages.validate.profile import profile_staged
 from sis_migrate.stages.validate.results import gather_results, sanitize_result
@@ -130,8 +130,7 @@ def test_profile_counts_rows_nulls_and_distinct_values(tmp_path):
 def test_validate_target_on_sqlite_finds_what_pandas_finds(tmp_path):
     staging = make_run(tmp_path / "staging")
     unified = validate_unified(staging)
-    url = f"sqlite:///{tmp_path / 'target.sqlite'}"
-    load_target(staging, url)
+    url = candidate_target(load_target(staging, f"sqlite:///{tmp_path / 'target.sqlite'}")).url  # loaded aside
     summary = validate_target(url, None, staging)
     assert summary["success"] is True
     assert _failures(summary) == _failures(unified), "the SQL rules and their pandas twins agree"
@@ -155,7 +154,7 @@ def test_validate_target_on_sqlite_finds_what_pandas_finds(tmp_path):
 def test_validate_target_on_postgresql_runs_in_the_run_schema(tmp_path, pg_url):
     staging = make_run(tmp_path / "staging")
     unified = validate_unified(staging)
-    run_schema = Target(load_target(staging, pg_url).target_url(), staging.run_id).schema
+    run_schema = candidate_target(load_target(staging, pg_url)).schema
     summary = validate_target(pg_url, run_schema, staging)
     assert summary["success"] is True
     assert _failures(summary) == _failures(unified)

@@ -2,8 +2,10 @@
 
 The DAG runs in this process through Airflow's ``dag.test()`` against a metadata database in
 ``work/airflow`` (created on first use), so what runs is exactly what the scheduler would run.
-At the end the run summary is printed: rows per legacy table and entity, merged and quarantined
-by reason, seconds per stage, and where the target, staging and reports are. A failed run raises
+A source or target URL with a password is handed to the DAG run through an environment variable
+of this process (``env:SIS_MIGRATE_URL_<NAME>``), never as a param: Airflow keeps params in clear
+in its metadata database. At the end the run summary is printed: rows per legacy table and entity,
+merged and quarantined by reason, seconds per stage, and where the target, staging and reports are. A failed run raises
 the failing task's own error group with its cause, from the record the task left in staging.
 """
 
@@ -12,11 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from sis_migrate.errors import BugError, MigrationError, error_class_of
-from sis_migrate.run_config import RunConfig
+from sis_migrate.run_config import ENV_PREFIX, SECRET_BEARING, RunConfig, refuse_password
 
 DAG_ID = "sis_rehearsal"
 _HELP = {
@@ -52,8 +55,21 @@ def run(args: argparse.Namespace) -> int:
     cfg = RunConfig(**{name: getattr(args, name) for name in _HELP})
     prepare()
     log.info(f"rehearse: running DAG {DAG_ID} for run {cfg.run_id} through Airflow ...")
-    dag_run = run_dag(DAG_ID, cfg.as_params())
-    return _finish(cfg, dag_run)
+    dag_run = run_dag(DAG_ID, params_without_secrets(cfg))
+    return _finish(replace(cfg, dag_id=DAG_ID, dag_run=dag_run.run_id), dag_run)
+
+
+def params_without_secrets(cfg: RunConfig) -> dict:
+    """The DAG-run params, each URL with a password moved to an environment variable of this process."""
+    params = cfg.as_params()
+    for name in SECRET_BEARING:
+        try:
+            refuse_password(str(params[name] or ""), name)
+        except MigrationError:
+            variable = f"SIS_MIGRATE_URL_{name.upper()}"
+            os.environ[variable] = params[name]  # dag.test runs the tasks in this process: they see it
+            params[name] = f"{ENV_PREFIX}{variable}"
+    return params
 
 
 def _finish(cfg: RunConfig, dag_run) -> int:
@@ -81,10 +97,15 @@ def failure_of_run(cfg: RunConfig, state: str, failed: list[str]) -> MigrationEr
     failed outside :func:`~sis_migrate.airflow_adapter.run_stage`, or staging could not take the
     record) the cause is only in the task log: reported as a bug.
     """
-    from sis_migrate.airflow_adapter import ERRORS_PREFIX
+    from sis_migrate.airflow_adapter import ERRORS_PREFIX, failure_records
 
+    records = []
+    for place in failure_records(cfg):
+        try:
+            records += [place.read_json(path) for path in place.list(ERRORS_PREFIX)]
+        except MigrationError:
+            continue  # staging unreachable: the task recorded its failure in the local fallback
     staging = cfg.staging_area()
-    records = [staging.read_json(path) for path in staging.list(ERRORS_PREFIX)]
     records = sorted((r for r in records if r["stage"] in failed),
                      key=lambda r: (error_class_of(r["group"]).retryable, r["task"]))
     if not records:

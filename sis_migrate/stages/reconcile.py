@@ -202,11 +202,11 @@ def reconcile(cfg: RunConfig, loaded: dict[str, Any]) -> dict[str, Any]:
     the unified data, per school; writes ``reconcile.json`` and fails with ReconciliationError otherwise."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from sis_migrate.stages.load import Target
+    from sis_migrate.stages.load import candidate_target
 
     staging = cfg.staging_area()
     schema = default_schema()
-    target = Target(cfg.target_url(), cfg.run_id)
+    target = candidate_target(cfg)  # what this run loaded, not yet published
     engine = _read_only_engine(target)
     try:
         with engine.connect() as conn:

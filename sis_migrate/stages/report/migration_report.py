@@ -162,13 +162,17 @@ def _sibling_run_ids(staging: Staging) -> list[str]:
 
 def previous_report(staging: Staging, previous_staging: Staging | None = None) -> dict[str, Any] | None:
     """The previous rehearsal's report.json: of ``previous_staging``, else the newest other run's."""
+    from sis_migrate.stages.publish import published_staging
+
     if previous_staging is not None:
         return _read_optional(previous_staging, REPORT_JSON)
     candidates = []
     for run_id in _sibling_run_ids(staging):
         if run_id == staging.run_id or run_id.startswith("."):
             continue
-        found = _read_optional(Staging(staging.location, run_id), REPORT_JSON)
+        # a DAG run's published attempt, or the run's own root when its stages ran outside Airflow
+        found = _read_optional(published_staging(staging.location, run_id) or Staging(staging.location, run_id),
+                               REPORT_JSON)
         if found:
             candidates.append(found)
     return max(candidates, key=lambda report: report.get("generated_at", "")) if candidates else None

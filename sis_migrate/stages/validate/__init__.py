@@ -54,10 +54,10 @@ def gather_validation(cfg: RunConfig, parts: list[dict[str, Any]]) -> dict[str, 
 
 def validate_target(cfg: RunConfig, reconciled: dict[str, Any]) -> dict[str, Any]:
     """Validation point 3: the suites run inside the target (that it holds the unified data, reconcile showed)."""
-    from sis_migrate.stages.load import Target
+    from sis_migrate.stages.load import candidate_target
     from sis_migrate.stages.validate.target import validate_target as run_target_validation
 
-    target = Target(cfg.target_url(), cfg.run_id)
+    target = candidate_target(cfg)  # what this run loaded, not yet published
     summary = run_target_validation(target.url, target.schema, cfg.staging_area())
     if summary["blocking_failures"]:
         raise ValidationFailed(f"{summary['blocking_failures']} blocking expectation(s) failed in the target "
